@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""Run notebooks top to bottom in a fresh Jupyter kernel and save their outputs (a clean Restart & Run All).
+
+    .venv/bin/python .ci/execute.py nbs/00_data.ipynb --flags data          # what you commit: outputs from one run
+    .venv/bin/python .ci/execute.py nbs/01_logistic.ipynb --flags "data slow"
+
+nbclient alone knows nothing of nbdev's flags, so this script applies them the way `nbdev_test` does:
+cells marked `#| eval: false` never run, and cells marked with a flag from settings.ini's `tst_flags`
+(notest slow gpu data) run only when that flag is passed. Cells that do not run lose their old outputs, so
+nothing stale is saved. The kernel starts in the notebook's folder; the notebook is saved, then cleaned with
+`nbdev_clean`. Set FER2013_PATH so the `data` cells find the real FER2013.
+"""
+import argparse, re, subprocess, sys, time
+from configparser import ConfigParser
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def directives(src):
+    "The `#| ...` directive words at the top of a cell's source."
+    words = []
+    for line in src.splitlines():
+        if not line.startswith('#|'): break
+        words += re.split(r'[\s:]+', line[2:].strip())
+    return words
+
+def should_run(src, skip_flags, flags):
+    d = directives(src)
+    if 'eval' in d and 'false' in d: return False
+    return not any(f in d and f not in flags for f in skip_flags)
+
+def execute(path, flags, timeout):
+    skip = ConfigParser(); skip.read(ROOT/'settings.ini')
+    skip_flags = skip['DEFAULT']['tst_flags'].split()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
+    t0, ran = time.time(), 0
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != 'code': continue
+            cell.outputs, cell.execution_count = [], None
+            if should_run(cell.source, skip_flags, flags):
+                client.execute_cell(cell, i); ran += 1
+    nbformat.write(nb, path)
+    subprocess.run([Path(sys.executable).parent/'nbdev_clean', '--fname', str(path)], check=True, cwd=ROOT)
+    print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('notebooks', nargs='+', type=Path)
+    ap.add_argument('--flags', default='', help='space-separated test flags to run, e.g. "data slow gpu"')
+    ap.add_argument('--timeout', type=int, default=3600, help='seconds allowed for one cell')
+    a = ap.parse_args()
+    for nb in a.notebooks: execute(nb.resolve(), set(a.flags.split()), a.timeout)
