@@ -15,8 +15,10 @@ from urllib.parse import unquote, urljoin, urlparse
 # Page-specific expectations, keyed by page (`logistic` for logistic.html) or by its notebook (`01_logistic`).
 # min_images: <img> inside cell outputs; min_tables: <table> anywhere; contains: strings the page text must hold.
 EXPECT = {
-    'index': {'min_tables': 1},
-    '01_logistic': {'min_images': 2, 'min_tables': 1},
+    'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test']},
+    '00_data': {'min_images': 5, 'min_tables': 4, 'contains': ['28709', 'ResidentLoader', 'images/s']},
+    '01_logistic': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'L-BFGS']},
+    '07_cli': {'contains': ['fer-course data']},
 }
 CHROMIUM = '/usr/bin/chromium'
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

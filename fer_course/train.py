@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluate', 'fit', 'fit_one_cycle', 'TrainConfig',
            'get_loaders', 'run_training', 'device_name', 'n_params', 'make_record', 'save_record', 'load_record',
-           'save_weights', 'load_weights', 'plot_accuracies', 'plot_losses', 'predict_image', 'show_predictions']
+           'save_weights', 'load_weights', 'results_table', 'plot_accuracies', 'plot_losses', 'predict_image',
+           'show_predictions']
 
-# %% ../nbs/01_logistic.ipynb #e60afaea
+# %% ../nbs/01_logistic.ipynb #e27b1a67
 import datetime, json, os, platform, subprocess, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -24,12 +25,12 @@ from torch import nn
 
 from .data import FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats, set_seed, show_batch
 
-# %% ../nbs/01_logistic.ipynb #d5042232
+# %% ../nbs/01_logistic.ipynb #f1b9895d
 def accuracy(outputs:torch.Tensor, labels:torch.Tensor)->torch.Tensor:
     "Share of rows of `outputs` (B, 7) whose largest score is at `labels`."
     return (outputs.argmax(dim=1) == labels).float().mean()
 
-# %% ../nbs/01_logistic.ipynb #2ada3503
+# %% ../nbs/01_logistic.ipynb #5840d321
 class ImageClassificationBase(nn.Module):
     "A classifier of faces; subclasses define `forward`. Says what a training and a validation step compute."
     label_smoothing = 0.
@@ -50,7 +51,7 @@ class ImageClassificationBase(nn.Module):
         "One line per epoch."
         return f"epoch {epoch:3d}  train_loss {result['train_loss']:.4f}  valid_loss {result['valid_loss']:.4f}  valid_acc {result['valid_acc']:.4f}"
 
-# %% ../nbs/01_logistic.ipynb #da597f69
+# %% ../nbs/01_logistic.ipynb #7b4b8c59
 class LogisticRegression(ImageClassificationBase):
     "Flatten a face to 2,304 pixels, then one linear layer to 7 class scores."
     def __init__(self, n_in:int=N_PIXELS, n_out:int=len(FER_CLASSES)):
@@ -58,7 +59,7 @@ class LogisticRegression(ImageClassificationBase):
         self.linear = nn.Linear(n_in, n_out)
     def forward(self, xb): return self.linear(xb.flatten(1))   # (B, 1, 48, 48) -> (B, 7)
 
-# %% ../nbs/01_logistic.ipynb #6c511f8b
+# %% ../nbs/01_logistic.ipynb #589befa6
 @torch.no_grad()
 def evaluate(model, loader, tta:bool=False)->dict:
     "Validation loss and accuracy of `model` over `loader`; `tta` also averages the scores of mirrored faces."
@@ -81,7 +82,7 @@ def _tta_step(model, xb, yb):
     p = (F.softmax(model(xb).float(), 1) + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
     return {'loss': F.nll_loss(p.log(), yb, reduction='sum'), 'correct': (p.argmax(1) == yb).sum(), 'n': len(yb)}
 
-# %% ../nbs/01_logistic.ipynb #56ade486
+# %% ../nbs/01_logistic.ipynb #fd049f55
 def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         opt_func=torch.optim.SGD, # an optimiser class, called with the parameters and `lr`
         wd:float=0., # weight decay
@@ -111,14 +112,14 @@ def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         if progress: mb.write(model.epoch_end(epoch, result))
     return history
 
-# %% ../nbs/01_logistic.ipynb #da84d786
+# %% ../nbs/01_logistic.ipynb #da9070d6
 def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=0., grad_clip:float=None,
                   opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True)->list:
     "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`."
     sched_func = lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=steps)
     return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress)
 
-# %% ../nbs/01_logistic.ipynb #b985b91a
+# %% ../nbs/01_logistic.ipynb #ef700561
 @dataclass
 class TrainConfig:
     "All the hyperparameters of one training run."
@@ -139,7 +140,7 @@ class TrainConfig:
 _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=weight_decay),
          'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}
 
-# %% ../nbs/01_logistic.ipynb #bf04d6cf
+# %% ../nbs/01_logistic.ipynb #1a7dbc4f
 def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
     xtr, ytr = data.split('Training')
@@ -147,7 +148,7 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     train = ResidentLoader(xtr, ytr, mean, std, bs=cfg.bs, shuffle=True, flip=cfg.flip, shift=cfg.shift, device=device)
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
-# %% ../nbs/01_logistic.ipynb #0c9a5a42
+# %% ../nbs/01_logistic.ipynb #6270df19
 def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True)->dict:
     "Train `model` on `data` as `cfg` says; return the history, the metrics on PublicTest and PrivateTest, and the time."
     device = torch.device(device) if device else get_default_device()
@@ -173,7 +174,7 @@ def device_name(device)->str:
     if device.type == 'mps': return 'Apple MPS'
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
-# %% ../nbs/01_logistic.ipynb #f76873a7
+# %% ../nbs/01_logistic.ipynb #1e2df71c
 def _git_commit()->str:
     "The current git commit (with '+dirty' if there are uncommitted changes), or None outside a repository."
     try:
@@ -193,7 +194,7 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
             'seed': cfg.seed, 'epochs': cfg.epochs, **run, 'torch': torch.__version__, 'date': datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
             'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')}, **extra}
 
-# %% ../nbs/01_logistic.ipynb #49b693ce
+# %% ../nbs/01_logistic.ipynb #848d1154
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +213,7 @@ def load_record(name:str, folder='results')->dict:
     if not path.exists(): raise FileNotFoundError(f"no run record {path}: run the training cell of the notebook that makes it (with --flags 'slow data')")
     return json.loads(path.read_text())
 
-# %% ../nbs/01_logistic.ipynb #10363a87
+# %% ../nbs/01_logistic.ipynb #91a8bfdb
 def save_weights(model, path)->Path:
     "Save `model`'s weights as safetensors, atomically."
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -232,7 +233,19 @@ def load_weights(model, path):
     model.load_state_dict(sd)
     return model
 
-# %% ../nbs/01_logistic.ipynb #51a09f5a
+# %% ../nbs/01_logistic.ipynb #b793bd2e
+def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 'resnet'))->pd.DataFrame:
+    "One row per recorded run in `folder` (in course order): accuracy on each split, size, time, device, date."
+    rows = []
+    for name in names:
+        if not (Path(folder)/f'{name}.json').exists(): continue
+        r = load_record(name, folder)
+        rows.append({'model': name, 'PrivateTest (test)': r['metrics']['PrivateTest']['accuracy'], 'PublicTest (valid)': r['metrics']['PublicTest']['accuracy'],
+                     'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
+                     'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/01_logistic.ipynb #b8e56200
 def plot_accuracies(history, title='Accuracy by epoch', ax=None):
     "Validation accuracy by epoch."
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -247,7 +260,7 @@ def plot_losses(history, title='Loss by epoch', ax=None):
     ax.set(xlabel='epoch', ylabel='loss', title=title); ax.legend()
     return ax
 
-# %% ../nbs/01_logistic.ipynb #90c24367
+# %% ../nbs/01_logistic.ipynb #ba94e489
 @torch.no_grad()
 def predict_image(img:torch.Tensor, model)->tuple:
     "Class name and probability that `model` gives one normalised face `img` (1, 48, 48)."
