@@ -18,6 +18,7 @@ EXPECT = {
     'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test']},
     '00_data': {'min_images': 5, 'min_tables': 4, 'contains': ['28709', 'ResidentLoader', 'images/s']},
     '01_logistic': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'L-BFGS']},
+    '02_feedforward': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'Dropout']},
     '07_cli': {'contains': ['fer-course data']},
 }
 CHROMIUM = '/usr/bin/chromium'

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['cmd_data', 'get_parser', 'main']
 
-# %% ../nbs/07_cli.ipynb #1d0b2c6e
+# %% ../nbs/07_cli.ipynb #0a40fd3f
 import argparse, os, sys, tempfile
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from .data import FER_CLASSES, USAGES, class_counts, load_fer2013, pixel_stats, show_batch, synthetic_fer
 
-# %% ../nbs/07_cli.ipynb #f27ae998
+# %% ../nbs/07_cli.ipynb #3927db62
 def _data_or_standin(path, synthetic:bool):
     "FER2013 from `path` (or the usual places); the synthetic stand-in if asked for, or if nothing was found and no path was named."
     if synthetic: return synthetic_fer(2100, seed=0)
@@ -30,7 +30,7 @@ def _save_fig_atomic(fig, out:Path):
     tmp = out.with_name(f'.{out.stem}.{os.getpid()}.tmp{out.suffix}')
     fig.savefig(tmp, dpi=100, bbox_inches='tight'); os.replace(tmp, out)
 
-# %% ../nbs/07_cli.ipynb #2aafe48a
+# %% ../nbs/07_cli.ipynb #dac34716
 def cmd_data(args):
     "Print a summary of the dataset (source, split sizes, classes, pixel statistics) and save a grid of faces."
     data = _data_or_standin(args.data, args.synthetic)
@@ -45,7 +45,7 @@ def cmd_data(args):
     _save_fig_atomic(fig, Path(args.out))
     print(f"saved {len(idx)} sample faces to {args.out}")
 
-# %% ../nbs/07_cli.ipynb #86f84b45
+# %% ../nbs/07_cli.ipynb #b2bcd59b
 def get_parser()->argparse.ArgumentParser:
     "The `fer-course` argument parser, with one subparser per job."
     p = argparse.ArgumentParser(prog='fer-course', description='Facial expression recognition on FER2013: the fer_course jobs.')

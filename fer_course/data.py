@@ -9,7 +9,7 @@ __all__ = ['FER_CLASSES', 'USAGES', 'IMG_SIZE', 'N_PIXELS', 'HOW_TO_GET', 'draw_
            'pixel_stats', 'fer_transforms', 'show_batch', 'get_default_device', 'to_device', 'DeviceDataLoader',
            'batch_flip', 'batch_shift', 'ResidentLoader', 'images_per_second', 'set_seed']
 
-# %% ../nbs/00_data.ipynb #dd69552d
+# %% ../nbs/00_data.ipynb #2ef0e43f
 import hashlib, json, os, random, sys, time
 from dataclasses import dataclass, field
 from fastcore.basics import patch
@@ -24,13 +24,13 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-# %% ../nbs/00_data.ipynb #a3f2ca45
+# %% ../nbs/00_data.ipynb #a0b837db
 FER_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']
 USAGES = ('Training', 'PublicTest', 'PrivateTest')  # train, validation (for choosing), test (reported only)
 IMG_SIZE = 48
 N_PIXELS = IMG_SIZE * IMG_SIZE
 
-# %% ../nbs/00_data.ipynb #66ac3268
+# %% ../nbs/00_data.ipynb #e53f9331
 # One row per FER2013 class (0 angry .. 6 neutral); units are pixels of an unscaled face.
 #   brow: brow lift, tilt: inner-brow lift per px (<0 gives a V), eye: eye half-height,
 #   smile: mouth curvature (>0 corners up), gap: lip opening, width: mouth half-width, sneer: upper-lip raise
@@ -62,7 +62,7 @@ def _ellipse(u, v, x0, y0, rx, ry):
     r = np.sqrt(((u - x0) / rx) ** 2 + ((v - y0) / ry) ** 2)
     return _soft(1.5 * np.minimum(rx, ry) * (1 - r))
 
-# %% ../nbs/00_data.ipynb #e57f04d7
+# %% ../nbs/00_data.ipynb #145d1e24
 def draw_faces(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     "Draw one 48x48 uint8 grey face per label in `y` (values 0..6); returns (len(y), 48, 48) uint8."
     n = len(y)
@@ -90,7 +90,7 @@ def draw_faces(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img += 8 * rng.standard_normal(img.shape, dtype=np.float32)  # sensor noise
     return np.clip(img, 0, 255).astype(np.uint8)
 
-# %% ../nbs/00_data.ipynb #7be1f190
+# %% ../nbs/00_data.ipynb #6248aab9
 @dataclass
 class FERData:
     "Faces `x` (N, 48, 48) uint8, labels `y` (N,) int64 and `usage` (N,) str, with a `source` that says where they came from."
@@ -106,7 +106,7 @@ class FERData:
         if s.get('kind') == 'synthetic': return f"SYNTHETIC stand-in (seed {s.get('seed')}), not FER2013"
         return f"FER2013 from {s.get('name')} ({s.get('format')}, sha256 {str(s.get('sha256'))[:12]}…)"
 
-# %% ../nbs/00_data.ipynb #ebca7cfb
+# %% ../nbs/00_data.ipynb #362e514b
 def synthetic_fer(n:int=2100, # number of faces
                   seed:int=0, # the same seed gives the same faces
                  )->FERData:
@@ -118,7 +118,7 @@ def synthetic_fer(n:int=2100, # number of faces
     usage = np.array(USAGES)[np.searchsorted(cut, np.arange(n), side='right')]
     return FERData(torch.from_numpy(x), torch.from_numpy(y).long(), usage, dict(kind='synthetic', seed=seed, n=n))
 
-# %% ../nbs/00_data.ipynb #ee0a0482
+# %% ../nbs/00_data.ipynb #31c40840
 _NAMES = ('fer2013.csv', 'fer2013.csv.gz', 'fer2013/fer2013.csv', 'fer2013/fer2013.csv.gz', 'fer2013', '.')
 HOW_TO_GET = ("Get FER2013 from Kaggle (https://www.kaggle.com/datasets/deadskull7/fer2013 has fer2013.csv; "
               "https://www.kaggle.com/datasets/msambare/fer2013 the image folders), then pass its path, "
@@ -134,7 +134,7 @@ def _search(folder:Path):
     "The first FER2013 file or image folder in `folder`, or None."
     return next((folder/n for n in _NAMES if _is_fer(folder/n)), None)
 
-# %% ../nbs/00_data.ipynb #82b02e27
+# %% ../nbs/00_data.ipynb #5f542ad4
 def _kaggle_ready()->bool:
     "Are `kagglehub` and Kaggle credentials both available?"
     has_creds = ('KAGGLE_USERNAME' in os.environ and 'KAGGLE_KEY' in os.environ) or \
@@ -148,7 +148,7 @@ def download_fer2013(handle:str='deadskull7/fer2013')->Path:
     import kagglehub
     return Path(kagglehub.dataset_download(handle))
 
-# %% ../nbs/00_data.ipynb #136c0533
+# %% ../nbs/00_data.ipynb #f3d2b5cc
 def find_fer2013(path=None, # a CSV, a .csv.gz, an image folder, or a folder holding one
                  download:bool=True, # try Kaggle when nothing is found locally
                 )->Path:
@@ -171,7 +171,7 @@ def find_fer2013(path=None, # a CSV, a .csv.gz, an image folder, or a folder hol
     raise FileNotFoundError(f"FER2013 not found. Looked in: no argument, FER2013_PATH unset, {', '.join(looked)}"
                             f"{'' if _kaggle_ready() else ', and no Kaggle credentials/kagglehub for a download'}. {HOW_TO_GET}")
 
-# %% ../nbs/00_data.ipynb #72cbd0da
+# %% ../nbs/00_data.ipynb #0e634e93
 def write_fer_csv(data:FERData, path)->Path:
     "Write `data` as a Kaggle-style CSV (`emotion,pixels,Usage`); `.gz` compresses it."
     pixels = [' '.join(map(str, row)) for row in data.x.reshape(len(data), -1).tolist()]
@@ -179,13 +179,13 @@ def write_fer_csv(data:FERData, path)->Path:
     df.to_csv(path, index=False)
     return Path(path)
 
-# %% ../nbs/00_data.ipynb #b1db4f01
+# %% ../nbs/00_data.ipynb #af9b1af5
 def class_counts(df:pd.DataFrame)->pd.DataFrame:
     "Faces per class (rows) and per `Usage` (columns), with totals."
     t = pd.crosstab(df.emotion.map(dict(enumerate(FER_CLASSES))), df.Usage, margins=True, margins_name='all')
     return t.reindex(index=FER_CLASSES + ['all'], columns=list(USAGES) + ['all'], fill_value=0)
 
-# %% ../nbs/00_data.ipynb #65b3b0c6
+# %% ../nbs/00_data.ipynb #48ba0f28
 class FERDataError(ValueError):
     "FER2013 input that cannot be used, with the file, the row or image, and the reason."
 
@@ -205,7 +205,7 @@ def parse_pixels(pixels, fname:str='<pixels>')->np.ndarray:
         out[i] = a
     return out.reshape(-1, IMG_SIZE, IMG_SIZE)
 
-# %% ../nbs/00_data.ipynb #719dcffc
+# %% ../nbs/00_data.ipynb #d6351c3b
 def _sha256(paths)->str:
     "SHA-256 of the bytes of `paths`, in order."
     h = hashlib.sha256()
@@ -230,7 +230,7 @@ def read_fer_csv(path)->FERData:
     return FERData(torch.from_numpy(x), torch.tensor(y.to_numpy(), dtype=torch.long), df.Usage.to_numpy(str),
                    dict(kind='fer2013', format='csv', name=path.name, sha256=_sha256([path])))
 
-# %% ../nbs/00_data.ipynb #7400bc38
+# %% ../nbs/00_data.ipynb #747ff45b
 _FOLDER_USAGE = {'train': 'Training', 'test': 'PrivateTest'}
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -242,7 +242,7 @@ def write_fer_folder(data:FERData, path, ext:str='.png')->Path:
         Image.fromarray(img).save(d/f'{u}_{i:05d}{ext}', quality=95)
     return Path(path)
 
-# %% ../nbs/00_data.ipynb #4550cab2
+# %% ../nbs/00_data.ipynb #36213edc
 def _read_image(f:Path)->np.ndarray:
     "One face file as a (48, 48) uint8 array; other sizes are resized."
     try:
@@ -261,7 +261,7 @@ def read_fer_folder(path)->FERData:
     y = torch.tensor([FER_CLASSES.index(f.parent.name) for f in files])
     return FERData(torch.from_numpy(x), y, np.array(usage), dict(kind='fer2013', format='image folder', name=path.name, sha256=_sha256(files)))
 
-# %% ../nbs/00_data.ipynb #dd14bfe3
+# %% ../nbs/00_data.ipynb #2909703d
 def cache_dir()->Path:
     "Where parsed tensors are cached: `FER_COURSE_CACHE`, or `~/.cache/fer_course`."
     return Path(os.environ.get('FER_COURSE_CACHE', Path.home()/'.cache'/'fer_course'))
@@ -278,7 +278,7 @@ def _save_atomic(obj, path:Path):
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     torch.save(obj, tmp); os.replace(tmp, path)
 
-# %% ../nbs/00_data.ipynb #82764ba3
+# %% ../nbs/00_data.ipynb #c808f506
 def load_fer2013(path=None, # a CSV (.csv or .csv.gz), an image folder, or a folder holding one; see `find_fer2013`
                  cache:bool=True, # read/write parsed tensors in `cache_dir()`
                  download:bool=True, # allow a Kaggle download when nothing is found locally
@@ -297,7 +297,7 @@ def load_fer2013(path=None, # a CSV (.csv or .csv.gz), an image folder, or a fol
         _save_atomic(dict(x=data.x, y=data.y, usage=usage, source=json.dumps(data.source)), cf)
     return data
 
-# %% ../nbs/00_data.ipynb #527164d5
+# %% ../nbs/00_data.ipynb #9b7e21f2
 @patch
 def split(self:FERData, usage:str):
     "The faces and labels of one split: `Training`, `PublicTest` or `PrivateTest`."
@@ -310,7 +310,7 @@ def frame(self:FERData)->pd.DataFrame:
     "The labels and usages as a DataFrame (one row per face, `pixels` as 48×48 arrays)."
     return pd.DataFrame({'emotion': self.y.numpy(), 'pixels': list(self.x.numpy()), 'Usage': self.usage})
 
-# %% ../nbs/00_data.ipynb #ae259d1d
+# %% ../nbs/00_data.ipynb #ccf63913
 class FERDataset(Dataset):
     "Faces from a DataFrame with `emotion` and `pixels` columns, as (transformed image, label) pairs."
     def __init__(self, df:pd.DataFrame, tfms=None):
@@ -321,7 +321,7 @@ class FERDataset(Dataset):
     def __len__(self): return len(self.labels)
     def __getitem__(self, i): return self.tfms(Image.fromarray(self.images[i])), int(self.labels[i])
 
-# %% ../nbs/00_data.ipynb #a891b5f0
+# %% ../nbs/00_data.ipynb #2f46d28a
 def pixel_stats(x:torch.Tensor)->tuple:
     "Mean and standard deviation of uint8 images, on the 0–1 scale `ToTensor` uses."
     x = x.float() / 255
@@ -332,7 +332,7 @@ def fer_transforms(mean:float, std:float, augment:bool=False, pad:int=4)->T.Comp
     aug = [T.RandomCrop(IMG_SIZE, padding=pad, padding_mode='reflect'), T.RandomHorizontalFlip()] if augment else []
     return T.Compose(aug + [T.ToTensor(), T.Normalize((mean,), (std,))])
 
-# %% ../nbs/00_data.ipynb #35b215d9
+# %% ../nbs/00_data.ipynb #ad479414
 def show_batch(xb:torch.Tensor, # (B, 1, 48, 48) normalised, or (B, 48, 48) uint8
                yb=None, # labels to use as titles
                preds=None, # predicted labels: titles become "label / predicted", red when wrong
@@ -354,7 +354,7 @@ def show_batch(xb:torch.Tensor, # (B, 1, 48, 48) normalised, or (B, 48, 48) uint
     plt.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #d92ed102
+# %% ../nbs/00_data.ipynb #442cbeb3
 def get_default_device()->torch.device:
     "The best device here: CUDA, then MPS, then the CPU."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -372,7 +372,7 @@ class DeviceDataLoader:
     def __iter__(self): return (to_device(b, self.device) for b in self.dl)
     def __len__(self): return len(self.dl)
 
-# %% ../nbs/00_data.ipynb #3bf5cff0
+# %% ../nbs/00_data.ipynb #bfe8a390
 def batch_flip(xb:torch.Tensor, p:float=0.5)->torch.Tensor:
     "Flip each image of `xb` (B, C, H, W) left-right with probability `p`."
     mask = torch.rand(len(xb), device=xb.device) < p
@@ -387,7 +387,7 @@ def batch_shift(xb:torch.Tensor, pad:int=4)->torch.Tensor:
     cols = (dx[:, None] + torch.arange(W, device=xb.device))[:, None, None, :]  # (B, 1, 1, W)
     return xp[torch.arange(B, device=xb.device)[:, None, None, None], torch.arange(C, device=xb.device)[None, :, None, None], rows, cols]
 
-# %% ../nbs/00_data.ipynb #e1170935
+# %% ../nbs/00_data.ipynb #c48d3139
 class ResidentLoader:
     "Batches cut from uint8 faces kept on `device`: normalised, and augmented on the device (flips, shifts)."
     def __init__(self, x:torch.Tensor, # (N, 48, 48) uint8 faces
@@ -411,7 +411,7 @@ class ResidentLoader:
             if self.flip: xb = batch_flip(xb)
             yield xb, self.y[b]
 
-# %% ../nbs/00_data.ipynb #749b5c3f
+# %% ../nbs/00_data.ipynb #93b8f70b
 def images_per_second(dl, n_images:int=4000)->float:
     "How many images per second `dl` yields: one warm-up batch, then at least `n_images` timed (epochs repeat)."
     next(iter(dl))
@@ -423,7 +423,7 @@ def images_per_second(dl, n_images:int=4000)->float:
     if xb.device.type == 'cuda': torch.cuda.synchronize()
     return n / (time.perf_counter() - t0)
 
-# %% ../nbs/00_data.ipynb #3eff8749
+# %% ../nbs/00_data.ipynb #8c835c7e
 def set_seed(seed:int=42):
     "Seed Python, NumPy and PyTorch (all devices)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
