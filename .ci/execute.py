@@ -9,13 +9,15 @@ cells marked `#| eval: false` never run, and cells marked with a flag from setti
 (notest slow gpu data) run only when that flag is passed. Cells that do not run lose their old outputs, so
 nothing stale is saved. The kernel starts in the notebook's folder; the notebook is saved, then cleaned with
 `nbdev_clean`. Set FER2013_PATH so the `data` cells find the real FER2013.
+
+`--engine execnb` runs the notebook in-process with execnb's IPython shell instead of a Jupyter kernel (what
+`nbdev_test` uses; for machines without Jupyter, such as the GPU machine: see .ci/gpu_run.sh). It skips
+`nbdev_clean` when nbdev is not installed.
 """
 import argparse, re, subprocess, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +34,43 @@ def should_run(src, skip_flags, flags):
     if 'eval' in d and 'false' in d: return False
     return not any(f in d and f not in flags for f in skip_flags)
 
+def skip_flags():
+    cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
+    return cfg['DEFAULT']['tst_flags'].split()
+
+def clean(path):
+    "nbdev_clean the notebook, when nbdev is installed."
+    exe = Path(sys.executable).parent/'nbdev_clean'
+    if exe.exists(): subprocess.run([exe, '--fname', str(path)], check=True, cwd=ROOT)
+    else: print(f"nbdev_clean not found: {path.name} is not cleaned (run nbdev_clean before committing)")
+
+def execute_execnb(path, flags):
+    "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving nothing."
+    import os
+    from execnb.nbio import read_nb, write_nb
+    from execnb.shell import CaptureShell
+    nb, skip, ran = read_nb(path), skip_flags(), 0
+    for cell in nb.cells:
+        if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+    def preproc(cell):
+        nonlocal ran
+        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags) and 'nbdev_export(' not in cell.source
+        ran += run
+        return not run
+    t0, cwd = time.time(), os.getcwd()
+    os.chdir(path.parent)
+    try:
+        shell = CaptureShell(path)
+        shell.run_all(nb, exc_stop=True, preproc=preproc)
+    finally: os.chdir(cwd)
+    write_nb(nb, path)
+    clean(path)
+    print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
+
 def execute(path, flags, timeout):
-    skip = ConfigParser(); skip.read(ROOT/'settings.ini')
-    skip_flags = skip['DEFAULT']['tst_flags'].split()
+    import nbformat
+    from nbclient import NotebookClient
+    skip_flags_ = skip_flags()
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
     t0, ran = time.time(), 0
@@ -42,10 +78,10 @@ def execute(path, flags, timeout):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != 'code': continue
             cell.outputs, cell.execution_count = [], None
-            if should_run(cell.source, skip_flags, flags):
+            if should_run(cell.source, skip_flags_, flags):
                 client.execute_cell(cell, i); ran += 1
     nbformat.write(nb, path)
-    subprocess.run([Path(sys.executable).parent/'nbdev_clean', '--fname', str(path)], check=True, cwd=ROOT)
+    clean(path)
     print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
 
 if __name__ == '__main__':
@@ -53,5 +89,8 @@ if __name__ == '__main__':
     ap.add_argument('notebooks', nargs='+', type=Path)
     ap.add_argument('--flags', default='', help='space-separated test flags to run, e.g. "data slow gpu"')
     ap.add_argument('--timeout', type=int, default=3600, help='seconds allowed for one cell')
+    ap.add_argument('--engine', choices=('jupyter', 'execnb'), default='jupyter', help='a Jupyter kernel (default) or execnb in-process')
     a = ap.parse_args()
-    for nb in a.notebooks: execute(nb.resolve(), set(a.flags.split()), a.timeout)
+    for nb in a.notebooks:
+        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()))
+        else: execute(nb.resolve(), set(a.flags.split()), a.timeout)

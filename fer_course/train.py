@@ -8,7 +8,7 @@ __all__ = ['accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluat
            'save_weights', 'load_weights', 'results_table', 'plot_accuracies', 'plot_losses', 'predict_image',
            'show_predictions']
 
-# %% ../nbs/01_logistic.ipynb #d3d1ee1d
+# %% ../nbs/01_logistic.ipynb #02355da1
 import datetime, json, os, platform, subprocess, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,12 +25,12 @@ from torch import nn
 
 from .data import FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats, set_seed, show_batch
 
-# %% ../nbs/01_logistic.ipynb #789dc2da
+# %% ../nbs/01_logistic.ipynb #d063845d
 def accuracy(outputs:torch.Tensor, labels:torch.Tensor)->torch.Tensor:
     "Share of rows of `outputs` (B, 7) whose largest score is at `labels`."
     return (outputs.argmax(dim=1) == labels).float().mean()
 
-# %% ../nbs/01_logistic.ipynb #7a3764e4
+# %% ../nbs/01_logistic.ipynb #ad7c602b
 class ImageClassificationBase(nn.Module):
     "A classifier of faces; subclasses define `forward`. Says what a training and a validation step compute."
     label_smoothing = 0.
@@ -51,7 +51,7 @@ class ImageClassificationBase(nn.Module):
         "One line per epoch."
         return f"epoch {epoch:3d}  train_loss {result['train_loss']:.4f}  valid_loss {result['valid_loss']:.4f}  valid_acc {result['valid_acc']:.4f}"
 
-# %% ../nbs/01_logistic.ipynb #a911ad2b
+# %% ../nbs/01_logistic.ipynb #ad7134ca
 class LogisticRegression(ImageClassificationBase):
     "Flatten a face to 2,304 pixels, then one linear layer to 7 class scores."
     def __init__(self, n_in:int=N_PIXELS, n_out:int=len(FER_CLASSES)):
@@ -59,7 +59,7 @@ class LogisticRegression(ImageClassificationBase):
         self.linear = nn.Linear(n_in, n_out)
     def forward(self, xb): return self.linear(xb.flatten(1))   # (B, 1, 48, 48) -> (B, 7)
 
-# %% ../nbs/01_logistic.ipynb #149ffe54
+# %% ../nbs/01_logistic.ipynb #4985b4ed
 @torch.no_grad()
 def evaluate(model, loader, tta:bool=False)->dict:
     "Validation loss and accuracy of `model` over `loader`; `tta` also averages the scores of mirrored faces."
@@ -82,7 +82,7 @@ def _tta_step(model, xb, yb):
     p = (F.softmax(model(xb).float(), 1) + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
     return {'loss': F.nll_loss(p.log(), yb, reduction='sum'), 'correct': (p.argmax(1) == yb).sum(), 'n': len(yb)}
 
-# %% ../nbs/01_logistic.ipynb #9418b00f
+# %% ../nbs/01_logistic.ipynb #f6316a73
 def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         opt_func=torch.optim.SGD, # an optimiser class, called with the parameters and `lr`
         wd:float=0., # weight decay
@@ -112,14 +112,14 @@ def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         if progress: mb.write(model.epoch_end(epoch, result))
     return history
 
-# %% ../nbs/01_logistic.ipynb #2448a6fa
+# %% ../nbs/01_logistic.ipynb #4eae04e5
 def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=0., grad_clip:float=None,
                   opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True)->list:
     "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`."
     sched_func = lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=steps)
     return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress)
 
-# %% ../nbs/01_logistic.ipynb #ecd73b71
+# %% ../nbs/01_logistic.ipynb #1e71197c
 @dataclass
 class TrainConfig:
     "All the hyperparameters of one training run."
@@ -140,7 +140,7 @@ class TrainConfig:
 _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=weight_decay),
          'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}
 
-# %% ../nbs/01_logistic.ipynb #f01d8075
+# %% ../nbs/01_logistic.ipynb #eb3f5a33
 def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
     xtr, ytr = data.split('Training')
@@ -148,7 +148,7 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     train = ResidentLoader(xtr, ytr, mean, std, bs=cfg.bs, shuffle=True, flip=cfg.flip, shift=cfg.shift, device=device)
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
-# %% ../nbs/01_logistic.ipynb #1670308b
+# %% ../nbs/01_logistic.ipynb #37c7a9c9
 def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True)->dict:
     "Train `model` on `data` as `cfg` says; return the history, the metrics on PublicTest and PrivateTest, and the time."
     device = torch.device(device) if device else get_default_device()
@@ -174,14 +174,14 @@ def device_name(device)->str:
     if device.type == 'mps': return 'Apple MPS'
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
-# %% ../nbs/01_logistic.ipynb #815a0d23
+# %% ../nbs/01_logistic.ipynb #cdd650f2
 def _git_commit()->str:
-    "The current git commit (with '+dirty' if there are uncommitted changes), or None outside a repository."
-    try:
-        sha = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True, text=True, timeout=10).stdout.strip()
-        return (sha + ('+dirty' if dirty else '')) or None
+    "The git commit of the code: `FER_COURSE_COMMIT` if set (a copy without .git), else HEAD, '+dirty' if the library differs from it."
+    if os.environ.get('FER_COURSE_COMMIT'): return os.environ['FER_COURSE_COMMIT']
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, timeout=10).stdout.strip()
+    try: sha, dirty = git('rev-parse', '--short', 'HEAD'), git('status', '--porcelain', '--untracked-files=no', '--', ':/fer_course', ':/settings.ini')
     except (OSError, subprocess.SubprocessError): return None
+    return (sha + ('+dirty' if dirty else '')) or None
 
 def n_params(model)->int:
     "Number of parameters of `model`."
@@ -194,7 +194,7 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
             'seed': cfg.seed, 'epochs': cfg.epochs, **run, 'torch': torch.__version__, 'date': datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
             'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')}, **extra}
 
-# %% ../nbs/01_logistic.ipynb #d36f2d5f
+# %% ../nbs/01_logistic.ipynb #ff2cb518
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +213,7 @@ def load_record(name:str, folder='results')->dict:
     if not path.exists(): raise FileNotFoundError(f"no run record {path}: run the training cell of the notebook that makes it (with --flags 'slow data')")
     return json.loads(path.read_text())
 
-# %% ../nbs/01_logistic.ipynb #877f3501
+# %% ../nbs/01_logistic.ipynb #6392d0e0
 def save_weights(model, path)->Path:
     "Save `model`'s weights as safetensors, atomically."
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -233,7 +233,7 @@ def load_weights(model, path):
     model.load_state_dict(sd)
     return model
 
-# %% ../nbs/01_logistic.ipynb #cd4c0b54
+# %% ../nbs/01_logistic.ipynb #e4f166df
 def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 'resnet'))->pd.DataFrame:
     "One row per recorded run in `folder` (in course order): accuracy on each split, size, time, device, date."
     rows = []
@@ -245,7 +245,7 @@ def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 're
                      'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
     return pd.DataFrame(rows)
 
-# %% ../nbs/01_logistic.ipynb #7c9e1ae2
+# %% ../nbs/01_logistic.ipynb #e581f1a9
 def plot_accuracies(history, title='Accuracy by epoch', ax=None):
     "Validation accuracy by epoch."
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -260,7 +260,7 @@ def plot_losses(history, title='Loss by epoch', ax=None):
     ax.set(xlabel='epoch', ylabel='loss', title=title); ax.legend()
     return ax
 
-# %% ../nbs/01_logistic.ipynb #2dcc6320
+# %% ../nbs/01_logistic.ipynb #b6efd4f6
 @torch.no_grad()
 def predict_image(img:torch.Tensor, model)->tuple:
     "Class name and probability that `model` gives one normalised face `img` (1, 48, 48)."

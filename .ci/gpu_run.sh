@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run notebooks' full training on the GPU machine and bring back what they made. On the device tool:
+#   run(command="FER_COURSE_COMMIT=<sha> bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=590)
+# after `bash .ci/gpu_pack.sh` here. It installs the carried wheels, unpacks FER2013, executes each notebook top to
+# bottom with the flags "data slow gpu" (execnb, in-process: there is no Jupyter there), and copies the executed
+# notebooks, run records and weights to $OUT (nbs/..., to copy over the working tree here), with the log.
+# On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/fer_out}; mkdir -p "$OUT/nbs/results" "$OUT/nbs/models"
+if [ -d .devdata/wheels ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devdata/wheels/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+if [ -z "${FER2013_PATH:-}" ]; then
+  [ -f /tmp/fer2013.csv ] || python3 .devdata/fer_pack.py unpack .devdata/fer2013.xz /tmp/fer2013.csv
+  export FER2013_PATH=/tmp/fer2013.csv
+fi
+(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no GPU") | tee "$OUT/gpu.txt"
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
+status=0
+for nb in "$@"; do
+  python3 .ci/execute.py "$nb" --flags "data slow gpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
+  cp "$nb" "$OUT/nbs/"
+done
+cp nbs/results/*.json "$OUT/nbs/results/" 2>/dev/null || true
+cp nbs/models/*.safetensors "$OUT/nbs/models/" 2>/dev/null || true
+ls -la "$OUT/nbs" "$OUT/nbs/results" "$OUT/nbs/models"
+exit $status
