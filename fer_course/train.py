@@ -8,7 +8,7 @@ __all__ = ['accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluat
            'save_weights', 'load_weights', 'results_table', 'plot_accuracies', 'plot_losses', 'predict_image',
            'show_predictions']
 
-# %% ../nbs/01_logistic.ipynb #02355da1
+# %% ../nbs/01_logistic.ipynb #93c8c9e2
 import datetime, json, os, platform, subprocess, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,12 +25,12 @@ from torch import nn
 
 from .data import FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats, set_seed, show_batch
 
-# %% ../nbs/01_logistic.ipynb #d063845d
+# %% ../nbs/01_logistic.ipynb #93dfc106
 def accuracy(outputs:torch.Tensor, labels:torch.Tensor)->torch.Tensor:
     "Share of rows of `outputs` (B, 7) whose largest score is at `labels`."
     return (outputs.argmax(dim=1) == labels).float().mean()
 
-# %% ../nbs/01_logistic.ipynb #ad7c602b
+# %% ../nbs/01_logistic.ipynb #3e0bd6ba
 class ImageClassificationBase(nn.Module):
     "A classifier of faces; subclasses define `forward`. Says what a training and a validation step compute."
     label_smoothing = 0.
@@ -51,7 +51,7 @@ class ImageClassificationBase(nn.Module):
         "One line per epoch."
         return f"epoch {epoch:3d}  train_loss {result['train_loss']:.4f}  valid_loss {result['valid_loss']:.4f}  valid_acc {result['valid_acc']:.4f}"
 
-# %% ../nbs/01_logistic.ipynb #ad7134ca
+# %% ../nbs/01_logistic.ipynb #bf4ab637
 class LogisticRegression(ImageClassificationBase):
     "Flatten a face to 2,304 pixels, then one linear layer to 7 class scores."
     def __init__(self, n_in:int=N_PIXELS, n_out:int=len(FER_CLASSES)):
@@ -59,7 +59,7 @@ class LogisticRegression(ImageClassificationBase):
         self.linear = nn.Linear(n_in, n_out)
     def forward(self, xb): return self.linear(xb.flatten(1))   # (B, 1, 48, 48) -> (B, 7)
 
-# %% ../nbs/01_logistic.ipynb #4985b4ed
+# %% ../nbs/01_logistic.ipynb #42802828
 @torch.no_grad()
 def evaluate(model, loader, tta:bool=False)->dict:
     "Validation loss and accuracy of `model` over `loader`; `tta` also averages the scores of mirrored faces."
@@ -82,7 +82,7 @@ def _tta_step(model, xb, yb):
     p = (F.softmax(model(xb).float(), 1) + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
     return {'loss': F.nll_loss(p.log(), yb, reduction='sum'), 'correct': (p.argmax(1) == yb).sum(), 'n': len(yb)}
 
-# %% ../nbs/01_logistic.ipynb #f6316a73
+# %% ../nbs/01_logistic.ipynb #fe727b96
 def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         opt_func=torch.optim.SGD, # an optimiser class, called with the parameters and `lr`
         wd:float=0., # weight decay
@@ -112,14 +112,14 @@ def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         if progress: mb.write(model.epoch_end(epoch, result))
     return history
 
-# %% ../nbs/01_logistic.ipynb #4eae04e5
+# %% ../nbs/01_logistic.ipynb #0ce8110c
 def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=0., grad_clip:float=None,
                   opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True)->list:
     "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`."
     sched_func = lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=steps)
     return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress)
 
-# %% ../nbs/01_logistic.ipynb #1e71197c
+# %% ../nbs/01_logistic.ipynb #12c21c93
 @dataclass
 class TrainConfig:
     "All the hyperparameters of one training run."
@@ -140,7 +140,7 @@ class TrainConfig:
 _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=weight_decay),
          'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}
 
-# %% ../nbs/01_logistic.ipynb #eb3f5a33
+# %% ../nbs/01_logistic.ipynb #72490a3f
 def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
     xtr, ytr = data.split('Training')
@@ -148,7 +148,7 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     train = ResidentLoader(xtr, ytr, mean, std, bs=cfg.bs, shuffle=True, flip=cfg.flip, shift=cfg.shift, device=device)
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
-# %% ../nbs/01_logistic.ipynb #37c7a9c9
+# %% ../nbs/01_logistic.ipynb #48d29596
 def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True)->dict:
     "Train `model` on `data` as `cfg` says; return the history, the metrics on PublicTest and PrivateTest, and the time."
     device = torch.device(device) if device else get_default_device()
@@ -174,7 +174,7 @@ def device_name(device)->str:
     if device.type == 'mps': return 'Apple MPS'
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
-# %% ../nbs/01_logistic.ipynb #cdd650f2
+# %% ../nbs/01_logistic.ipynb #2f3dd2fa
 def _git_commit()->str:
     "The git commit of the code: `FER_COURSE_COMMIT` if set (a copy without .git), else HEAD, '+dirty' if the library differs from it."
     if os.environ.get('FER_COURSE_COMMIT'): return os.environ['FER_COURSE_COMMIT']
@@ -192,9 +192,9 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
     src = data.source
     return {'name': name, 'model': {'class': type(model).__name__, 'params': n_params(model)}, 'config': asdict(cfg),
             'seed': cfg.seed, 'epochs': cfg.epochs, **run, 'torch': torch.__version__, 'date': datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
-            'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')}, **extra}
+            'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')} | {'faces': len(data)}, **extra}
 
-# %% ../nbs/01_logistic.ipynb #ff2cb518
+# %% ../nbs/01_logistic.ipynb #4686df77
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +213,7 @@ def load_record(name:str, folder='results')->dict:
     if not path.exists(): raise FileNotFoundError(f"no run record {path}: run the training cell of the notebook that makes it (with --flags 'slow data')")
     return json.loads(path.read_text())
 
-# %% ../nbs/01_logistic.ipynb #6392d0e0
+# %% ../nbs/01_logistic.ipynb #7c7de686
 def save_weights(model, path)->Path:
     "Save `model`'s weights as safetensors, atomically."
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -233,7 +233,7 @@ def load_weights(model, path):
     model.load_state_dict(sd)
     return model
 
-# %% ../nbs/01_logistic.ipynb #e4f166df
+# %% ../nbs/01_logistic.ipynb #073205df
 def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 'resnet'))->pd.DataFrame:
     "One row per recorded run in `folder` (in course order): accuracy on each split, size, time, device, date."
     rows = []
@@ -245,7 +245,7 @@ def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 're
                      'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
     return pd.DataFrame(rows)
 
-# %% ../nbs/01_logistic.ipynb #e581f1a9
+# %% ../nbs/01_logistic.ipynb #e1939c97
 def plot_accuracies(history, title='Accuracy by epoch', ax=None):
     "Validation accuracy by epoch."
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -260,7 +260,7 @@ def plot_losses(history, title='Loss by epoch', ax=None):
     ax.set(xlabel='epoch', ylabel='loss', title=title); ax.legend()
     return ax
 
-# %% ../nbs/01_logistic.ipynb #b6efd4f6
+# %% ../nbs/01_logistic.ipynb #a98a2dcc
 @torch.no_grad()
 def predict_image(img:torch.Tensor, model)->tuple:
     "Class name and probability that `model` gives one normalised face `img` (1, 48, 48)."
