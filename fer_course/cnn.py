@@ -5,21 +5,21 @@
 # %% auto #0
 __all__ = ['conv_block', 'CNN', 'get_cnn']
 
-# %% ../nbs/03_cnn.ipynb #f93eefc2
+# %% ../nbs/03_cnn.ipynb #c9d6fe59
 import torch
 from torch import nn
 
 from .data import FER_CLASSES
 from .train import ImageClassificationBase
 
-# %% ../nbs/03_cnn.ipynb #2b1ed295
+# %% ../nbs/03_cnn.ipynb #ccb3d9e2
 def conv_block(ni:int, # input channels
                nf:int, # output channels
               )->nn.Sequential: # conv -> batchnorm -> ReLU
     "A 3x3 convolution (same size out) followed by `nn.BatchNorm2d` and ReLU."
     return nn.Sequential(nn.Conv2d(ni, nf, 3, padding=1, bias=False), nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
 
-# %% ../nbs/03_cnn.ipynb #efd60636
+# %% ../nbs/03_cnn.ipynb #8822a322
 class CNN(ImageClassificationBase):
     "Stages of two `conv_block`s and a 2x2 max-pool, then global max-pool, dropout and a linear layer."
     def __init__(self, widths=(64, 128, 256, 512), # channels of each stage; each stage halves the image

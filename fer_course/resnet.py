@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ResBlock', 'ResNet9', 'get_resnet']
 
-# %% ../nbs/04_resnet.ipynb #f93febe7
+# %% ../nbs/04_resnet.ipynb #c327e406
 import torch
 from torch import nn
 
@@ -13,7 +13,7 @@ from .cnn import conv_block
 from .data import FER_CLASSES
 from .train import ImageClassificationBase
 
-# %% ../nbs/04_resnet.ipynb #d3322cc1
+# %% ../nbs/04_resnet.ipynb #b2562029
 class ResBlock(nn.Module):
     "`x + f(x)` where `f` is two `conv_block`s of `nf` channels."
     def __init__(self, nf:int):
@@ -21,7 +21,7 @@ class ResBlock(nn.Module):
         self.f = nn.Sequential(conv_block(nf, nf), conv_block(nf, nf))
     def forward(self, x): return x + self.f(x)
 
-# %% ../nbs/04_resnet.ipynb #9624ac54
+# %% ../nbs/04_resnet.ipynb #ecdd7540
 class ResNet9(ImageClassificationBase):
     "ResNet9: conv, conv+pool, residual, conv+pool, conv+pool, residual, then max-pool, dropout and a linear head."
     def __init__(self, widths=(64, 128, 256, 512), # channels of the stem and the three stages
