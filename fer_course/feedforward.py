@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FeedForward', 'summary']
 
-# %% ../nbs/02_feedforward.ipynb #caa01b89
+# %% ../nbs/02_feedforward.ipynb #9e52dc5e
 import pandas as pd
 import torch
 from torch import nn
@@ -13,7 +13,7 @@ from torch import nn
 from .data import FER_CLASSES, N_PIXELS
 from .train import ImageClassificationBase
 
-# %% ../nbs/02_feedforward.ipynb #36f177d0
+# %% ../nbs/02_feedforward.ipynb #a609e83e
 class FeedForward(ImageClassificationBase):
     "Flatten, then hidden layers (linear, optional batch norm, ReLU, dropout), then a linear layer to 7 scores."
     def __init__(self, widths=(1024, 512), # hidden layer sizes
@@ -28,7 +28,7 @@ class FeedForward(ImageClassificationBase):
         self.net = nn.Sequential(*layers, nn.Linear(ni, n_out))
     def forward(self, xb): return self.net(xb)    # (B, 1, 48, 48) -> (B, 7)
 
-# %% ../nbs/02_feedforward.ipynb #b24f0c84
+# %% ../nbs/02_feedforward.ipynb #944f8260
 def summary(model, xb:torch.Tensor)->pd.DataFrame:
     "Layer, output shape and parameter count of each leaf module of `model` on the batch `xb`."
     rows, hooks = [], []

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluate', 'fit', 'overfit_check', 'fit_one_cycle',
-           'TrainConfig', 'get_loaders', 'run_training', 'device_name', 'n_params', 'make_record', 'save_record',
-           'load_record', 'save_weights', 'load_weights', 'results_table', 'plot_accuracies', 'plot_losses',
-           'predict_image', 'show_predictions']
+           'confusion_matrix', 'macro_f1', 'plot_confusion', 'TrainConfig', 'get_loaders', 'run_training',
+           'device_name', 'n_params', 'make_record', 'save_record', 'load_record', 'save_weights', 'load_weights',
+           'results_table', 'plot_accuracies', 'plot_losses', 'predict_image', 'show_predictions']
 
-# %% ../nbs/01_logistic.ipynb #9e42a99f
+# %% ../nbs/01_logistic.ipynb #0b96d9b5
 import datetime, json, os, platform, subprocess, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,12 +26,12 @@ from torch import nn
 from .data import (FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats,
                              set_seed, show_batch, synthetic_fer)
 
-# %% ../nbs/01_logistic.ipynb #7ce344eb
+# %% ../nbs/01_logistic.ipynb #188b839d
 def accuracy(outputs:torch.Tensor, labels:torch.Tensor)->torch.Tensor:
     "Share of rows of `outputs` (B, 7) whose largest score is at `labels`."
     return (outputs.argmax(dim=1) == labels).float().mean()
 
-# %% ../nbs/01_logistic.ipynb #7e46ebad
+# %% ../nbs/01_logistic.ipynb #ba702bdd
 class ImageClassificationBase(nn.Module):
     "A classifier of faces; subclasses define `forward`. Says what a training and a validation step compute."
     label_smoothing = 0.
@@ -52,7 +52,7 @@ class ImageClassificationBase(nn.Module):
         "One line per epoch."
         return f"epoch {epoch:3d}  train_loss {result['train_loss']:.4f}  valid_loss {result['valid_loss']:.4f}  valid_acc {result['valid_acc']:.4f}"
 
-# %% ../nbs/01_logistic.ipynb #0a01ba03
+# %% ../nbs/01_logistic.ipynb #e974c389
 class LogisticRegression(ImageClassificationBase):
     "Flatten a face to 2,304 pixels, then one linear layer to 7 class scores."
     def __init__(self, n_in:int=N_PIXELS, n_out:int=len(FER_CLASSES)):
@@ -60,7 +60,7 @@ class LogisticRegression(ImageClassificationBase):
         self.linear = nn.Linear(n_in, n_out)
     def forward(self, xb): return self.linear(xb.flatten(1))   # (B, 1, 48, 48) -> (B, 7)
 
-# %% ../nbs/01_logistic.ipynb #1e0b8ba2
+# %% ../nbs/01_logistic.ipynb #612d5bab
 @torch.no_grad()
 def evaluate(model, loader, tta:bool=False)->dict:
     "Validation loss and accuracy of `model` over `loader`; `tta` also averages the scores of mirrored faces."
@@ -83,7 +83,7 @@ def _tta_step(model, xb, yb):
     p = (F.softmax(model(xb).float(), 1) + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
     return {'loss': F.nll_loss(p.log(), yb, reduction='sum'), 'correct': (p.argmax(1) == yb).sum(), 'n': len(yb)}
 
-# %% ../nbs/01_logistic.ipynb #8d679904
+# %% ../nbs/01_logistic.ipynb #96e492b8
 def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         opt_func=torch.optim.SGD, # an optimiser class, called with the parameters and `lr`
         wd:float=0., # weight decay
@@ -113,7 +113,7 @@ def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         if progress: mb.write(model.epoch_end(epoch, result))
     return history
 
-# %% ../nbs/01_logistic.ipynb #136dadae
+# %% ../nbs/01_logistic.ipynb #0219f840
 def overfit_check(model, steps:int=60, lr:float=1e-2, n:int=64, opt_func=torch.optim.Adam)->float:
     "Train `model` on `n` synthetic faces for `steps` full-batch steps (seeded, CPU); return its accuracy on them."
     set_seed(0)
@@ -123,14 +123,50 @@ def overfit_check(model, steps:int=60, lr:float=1e-2, n:int=64, opt_func=torch.o
     fit(steps, lr, model, dl, dl, opt_func=opt_func, progress=False)
     return evaluate(model, dl)['valid_acc']
 
-# %% ../nbs/01_logistic.ipynb #31749218
+# %% ../nbs/01_logistic.ipynb #bad97337
 def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=0., grad_clip:float=None,
                   opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True)->list:
     "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`."
     sched_func = lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=steps)
     return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress)
 
-# %% ../nbs/01_logistic.ipynb #15aa71d6
+# %% ../nbs/01_logistic.ipynb #143dea0a
+@torch.no_grad()
+def confusion_matrix(model, loader, tta:bool=False)->torch.Tensor:
+    "Counts of (true class, predicted class) over `loader`, shape (7, 7); rows are the true classes."
+    model.eval()
+    dev, n = next(model.parameters()).device, len(FER_CLASSES)
+    cm = torch.zeros(n, n, dtype=torch.long)
+    for xb, yb in loader:
+        xb = xb.to(dev)
+        with _autocast(dev):
+            out = F.softmax(model(xb).float(), 1)
+            if tta: out = out + F.softmax(model(xb.flip(-1)).float(), 1)
+        cm += torch.bincount(yb.cpu() * n + out.argmax(1).cpu(), minlength=n * n).reshape(n, n)
+    return cm
+
+def macro_f1(cm)->float:
+    "Mean over classes of the F1 score (harmonic mean of precision and recall) from a confusion matrix."
+    cm = torch.as_tensor(cm, dtype=torch.float)
+    tp = cm.diag()
+    f1 = 2 * tp / (cm.sum(0) + cm.sum(1)).clamp(min=1)
+    return f1.mean().item()
+
+# %% ../nbs/01_logistic.ipynb #6c95aab4
+def plot_confusion(cm, title:str='Confusion matrix', ax=None):
+    "Row-normalised confusion matrix (each row: where the faces of one true class went) with class names."
+    cm = torch.as_tensor(cm, dtype=torch.float)
+    cmn = cm / cm.sum(1, keepdim=True).clamp(min=1)
+    ax = ax or plt.subplots(figsize=(4.5, 4))[1]
+    ax.imshow(cmn, cmap='Blues', vmin=0, vmax=1)
+    n = len(FER_CLASSES)
+    ax.set(xticks=range(n), yticks=range(n), xlabel='predicted', ylabel='true', title=title)
+    ax.set_xticklabels(FER_CLASSES, rotation=45, ha='right'); ax.set_yticklabels(FER_CLASSES)
+    for i in range(n):
+        for j in range(n): ax.text(j, i, f'{cmn[i, j]:.2f}', ha='center', va='center', fontsize=7, color='white' if cmn[i, j] > 0.5 else 'black')
+    return ax
+
+# %% ../nbs/01_logistic.ipynb #d8b0240b
 @dataclass
 class TrainConfig:
     "All the hyperparameters of one training run."
@@ -151,7 +187,7 @@ class TrainConfig:
 _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=weight_decay),
          'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}
 
-# %% ../nbs/01_logistic.ipynb #7bbc7d4c
+# %% ../nbs/01_logistic.ipynb #e3e61161
 def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
     xtr, ytr = data.split('Training')
@@ -159,7 +195,7 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     train = ResidentLoader(xtr, ytr, mean, std, bs=cfg.bs, shuffle=True, flip=cfg.flip, shift=cfg.shift, device=device)
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
-# %% ../nbs/01_logistic.ipynb #6439f8c3
+# %% ../nbs/01_logistic.ipynb #522ae374
 def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True)->dict:
     "Train `model` on `data` as `cfg` says; return the history, the metrics on PublicTest and PrivateTest, and the time."
     device = torch.device(device) if device else get_default_device()
@@ -174,8 +210,10 @@ def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:boo
     kw = dict(wd=cfg.wd, grad_clip=cfg.grad_clip, opt_func=_OPTS[cfg.opt], tta=cfg.tta, progress=progress)
     history = fit_one_cycle(*args, **kw) if cfg.sched == 'onecycle' else fit(*args, **kw)
     sync(); seconds = time.perf_counter() - t0
-    metrics = {u: {'accuracy': r['valid_acc'], 'loss': r['valid_loss']} for u, r in
-               (('PublicTest', evaluate(model, valid_dl, cfg.tta)), ('PrivateTest', evaluate(model, test_dl, cfg.tta)))}
+    metrics = {}
+    for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
+        r, cm = evaluate(model, dl, cfg.tta), confusion_matrix(model, dl, cfg.tta)
+        metrics[usage] = {'accuracy': r['valid_acc'], 'loss': r['valid_loss'], 'macro_f1': macro_f1(cm), 'confusion': cm.tolist()}
     return {'history': history, 'metrics': metrics, 'train_seconds': seconds, 'device': device_name(device)}
 
 def device_name(device)->str:
@@ -185,7 +223,7 @@ def device_name(device)->str:
     if device.type == 'mps': return 'Apple MPS'
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
-# %% ../nbs/01_logistic.ipynb #e0dfbccf
+# %% ../nbs/01_logistic.ipynb #eacfcac3
 def _git_commit()->str:
     "The git commit of the code: `FER_COURSE_COMMIT` if set (a copy without .git), else HEAD, '+dirty' if the library differs from it."
     if os.environ.get('FER_COURSE_COMMIT'): return os.environ['FER_COURSE_COMMIT']
@@ -205,7 +243,7 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
             'seed': cfg.seed, 'epochs': cfg.epochs, **run, 'torch': torch.__version__, 'date': datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
             'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')} | {'faces': len(data)}, **extra}
 
-# %% ../nbs/01_logistic.ipynb #58514626
+# %% ../nbs/01_logistic.ipynb #bc66df88
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +262,7 @@ def load_record(name:str, folder='results')->dict:
     if not path.exists(): raise FileNotFoundError(f"no run record {path}: run the training cell of the notebook that makes it (with --flags 'slow data')")
     return json.loads(path.read_text())
 
-# %% ../nbs/01_logistic.ipynb #e0c3818a
+# %% ../nbs/01_logistic.ipynb #1955927c
 def save_weights(model, path)->Path:
     "Save `model`'s weights as safetensors, atomically."
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -244,7 +282,7 @@ def load_weights(model, path):
     model.load_state_dict(sd)
     return model
 
-# %% ../nbs/01_logistic.ipynb #9ce94450
+# %% ../nbs/01_logistic.ipynb #3f89f873
 def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 'resnet'))->pd.DataFrame:
     "One row per recorded run in `folder` (in course order): accuracy on each split, size, time, device, date."
     rows = []
@@ -252,11 +290,11 @@ def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 're
         if not (Path(folder)/f'{name}.json').exists(): continue
         r = load_record(name, folder)
         rows.append({'model': name, 'PrivateTest (test)': r['metrics']['PrivateTest']['accuracy'], 'PublicTest (valid)': r['metrics']['PublicTest']['accuracy'],
-                     'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
+                     'macro-F1 (test)': r['metrics']['PrivateTest'].get('macro_f1'), 'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
                      'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
     return pd.DataFrame(rows)
 
-# %% ../nbs/01_logistic.ipynb #90021360
+# %% ../nbs/01_logistic.ipynb #ad89aba0
 def plot_accuracies(history, title='Accuracy by epoch', ax=None):
     "Validation accuracy by epoch."
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -271,7 +309,7 @@ def plot_losses(history, title='Loss by epoch', ax=None):
     ax.set(xlabel='epoch', ylabel='loss', title=title); ax.legend()
     return ax
 
-# %% ../nbs/01_logistic.ipynb #dd4870e0
+# %% ../nbs/01_logistic.ipynb #d5c7e2bd
 @torch.no_grad()
 def predict_image(img:torch.Tensor, model)->tuple:
     "Class name and probability that `model` gives one normalised face `img` (1, 48, 48)."
