@@ -21,6 +21,7 @@ EXPECT = {
     '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['on PrivateTest', 'Dropout']},
     '03_cnn': {'min_images': 1, 'min_tables': 2, 'contains': ['Weight sharing', 'Owed']},
     '04_resnet': {'min_tables': 2, 'contains': ['ResBlock', 'Owed']},
+    '05_compare': {'min_images': 3, 'min_tables': 2, 'contains': ['Rank correlation', 'most confident mistakes']},
     '07_cli': {'contains': ['fer-course data']},
 }
 CHROMIUM = '/usr/bin/chromium'
