@@ -214,7 +214,8 @@ def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:boo
     for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
         r, cm = evaluate(model, dl, cfg.tta), confusion_matrix(model, dl, cfg.tta)
         metrics[usage] = {'accuracy': r['valid_acc'], 'loss': r['valid_loss'], 'macro_f1': macro_f1(cm), 'confusion': cm.tolist()}
-    return {'history': history, 'metrics': metrics, 'train_seconds': seconds, 'device': device_name(device)}
+    return {'history': history, 'metrics': metrics, 'train_seconds': seconds, 'device': device_name(device),
+            'norm': {'mean': float(train_dl.mean), 'std': float(train_dl.std)}}   # the pixel standardisation the model expects
 
 def device_name(device)->str:
     "A readable name of `device`: the GPU's name, or the CPU and its number of cores."
