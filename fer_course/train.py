@@ -22,6 +22,7 @@ from fastprogress.fastprogress import master_bar, progress_bar
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .data import (FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats,
                              set_seed, show_batch, synthetic_fer)
@@ -90,28 +91,38 @@ def fit(epochs:int, lr:float, model, train_dl, valid_dl,
         grad_clip:float=None, # clip each gradient value to ±`grad_clip`
         sched_func=None, # called with the optimiser and the number of steps; returns a per-batch scheduler
         tta:bool=False, # validate with mirrored faces too
-        progress:bool=True)->list:
+        progress:bool=True,
+        batch_tfm=None, # called with each training batch `(xb, yb)` on the device; returns the batch to train on (mixup in 04)
+        ema:float=0.)->list: # keep an exponential moving average of the weights with this decay; validate it and keep it at the end (04)
     "Train `model` for `epochs` and return the history: one dict per epoch."
     dev = next(model.parameters()).device
     opt = opt_func(model.parameters(), lr=lr, weight_decay=wd)
     sched = sched_func(opt, epochs * len(train_dl)) if sched_func else None
+    avg = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True) if ema else None
     history, mb = [], master_bar(range(epochs)) if progress else range(epochs)
     for epoch in mb:
         model.train(); losses, t0 = [], time.perf_counter()
-        for i, (xb, yb) in enumerate(progress_bar(train_dl, parent=mb, leave=False) if progress else train_dl):
+        for xb, yb in (progress_bar(train_dl, parent=mb, leave=False) if progress else train_dl):
             xb, yb = xb.to(dev), yb.to(dev)
+            if batch_tfm: xb, yb = batch_tfm(xb, yb)
             if xb.ndim == 4: xb = xb.contiguous(memory_format=torch.channels_last)   # faster convolutions, on CPUs too
             with _autocast(dev): loss = model.training_step((xb, yb))
-            if not torch.isfinite(loss): raise FloatingPointError(f"the loss is {loss.item()} at epoch {epoch}, batch {i}: training diverged (try a learning rate below {lr}) or the batch holds NaN/inf")
             loss.backward()
             if grad_clip: nn.utils.clip_grad_value_(model.parameters(), grad_clip)
             opt.step(); opt.zero_grad()
             if sched: sched.step()
+            if avg: avg.update_parameters(model)
             losses.append(loss.detach())
-        result = {'epoch': epoch, 'train_loss': torch.stack(losses).mean().item(), **evaluate(model, valid_dl, tta), 'seconds': time.perf_counter() - t0}
+        losses = torch.stack(losses)          # checked once per epoch: a check per batch would make the GPU wait for the CPU
+        if not torch.isfinite(losses).all():
+            i = (~torch.isfinite(losses)).nonzero()[0].item()
+            raise FloatingPointError(f"the loss is {losses[i].item()} at epoch {epoch}, batch {i}: training diverged (try a learning rate below {lr}) or the batch holds NaN/inf")
+        result = {'epoch': epoch, 'train_loss': losses.mean().item(), **evaluate(avg.module if avg else model, valid_dl, tta), 'seconds': time.perf_counter() - t0}
         history.append(result)
         if progress: mb.write(model.epoch_end(epoch, result))
+    if avg: model.load_state_dict(avg.module.state_dict())
     return history
+
 
 # %% ../nbs/01_logistic.ipynb #0219f840
 def overfit_check(model, steps:int=60, lr:float=1e-2, n:int=64, opt_func=torch.optim.Adam)->float:
@@ -125,10 +136,11 @@ def overfit_check(model, steps:int=60, lr:float=1e-2, n:int=64, opt_func=torch.o
 
 # %% ../nbs/01_logistic.ipynb #bad97337
 def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=0., grad_clip:float=None,
-                  opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True)->list:
-    "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`."
+                  opt_func=torch.optim.SGD, tta:bool=False, progress:bool=True, **kwargs)->list:
+    "`fit` with the one-cycle learning-rate policy (`OneCycleLR`) peaking at `max_lr`; `kwargs` go to `fit`."
     sched_func = lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=steps)
-    return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress)
+    return fit(epochs, max_lr, model, train_dl, valid_dl, opt_func, wd, grad_clip, sched_func, tta, progress, **kwargs)
+
 
 # %% ../nbs/01_logistic.ipynb #143dea0a
 @torch.no_grad()
@@ -182,6 +194,8 @@ class TrainConfig:
     shift:int=0            # random shifts of up to `shift` pixels
     label_smoothing:float=0.
     tta:bool=False         # evaluate on faces and their mirror images
+    ema:float=0.           # decay of a moving average of the weights, which is evaluated and kept (0: none; 04)
+    compile:bool=False     # torch.compile the model (on CUDA; 04)
     seed:int=42
 
 _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=weight_decay),
@@ -196,18 +210,19 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
 # %% ../nbs/01_logistic.ipynb #522ae374
-def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True)->dict:
-    "Train `model` on `data` as `cfg` says; return the history, the metrics on PublicTest and PrivateTest, and the time."
+def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:bool=True, batch_tfm=None)->dict:
+    "Train `model` on `data` as `cfg` says (`batch_tfm`: see `fit`); return the history, the metrics on PublicTest and PrivateTest, and the time."
     device = torch.device(device) if device else get_default_device()
     set_seed(cfg.seed)
     train_dl, valid_dl, test_dl = get_loaders(data, cfg, device)
     model.to(device)
     model.to(memory_format=torch.channels_last)
     model.label_smoothing = cfg.label_smoothing
+    if cfg.compile and device.type == 'cuda': model.compile()   # compiled on the first batch: that time is counted
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     t0 = time.perf_counter()
     args = (cfg.epochs, cfg.lr, model, train_dl, valid_dl)
-    kw = dict(wd=cfg.wd, grad_clip=cfg.grad_clip, opt_func=_OPTS[cfg.opt], tta=cfg.tta, progress=progress)
+    kw = dict(wd=cfg.wd, grad_clip=cfg.grad_clip, opt_func=_OPTS[cfg.opt], tta=cfg.tta, progress=progress, batch_tfm=batch_tfm, ema=cfg.ema)
     history = fit_one_cycle(*args, **kw) if cfg.sched == 'onecycle' else fit(*args, **kw)
     sync(); seconds = time.perf_counter() - t0
     metrics = {}
