@@ -1,11 +1,19 @@
-"Check that a fer_course wheel holds the library (and its metadata) and no data: no CSV, no images, nothing large."
+"""Check that a fer_course wheel holds the library, its metadata and the shipped weights, and no data:
+no CSV, no images, nothing large. The shipped weights (fer_course/weights/<name>.safetensors, with the run
+record <name>.json that says how they were trained) must be there, each pair complete, at most 15 MB each."""
 import sys, zipfile
 whl = sys.argv[1]
-names = zipfile.ZipFile(whl).namelist()
 infos = zipfile.ZipFile(whl).infolist()
+names = [i.filename for i in infos]
+size = {i.filename: i.file_size for i in infos}
 bad = [n for n in names if not (n.startswith('fer_course/') or '.dist-info/' in n)]
-bad += [n for n in names if n.lower().endswith(('.csv', '.csv.gz', '.jpg', '.npz', '.pt'))]
-big = [f'{i.filename} ({i.file_size:,} bytes)' for i in infos if i.file_size > 20_000_000]
+bad += [n for n in names if n.lower().endswith(('.csv', '.csv.gz', '.jpg', '.png', '.npz', '.pt', '.pth'))]
+weights = sorted(n for n in names if n.startswith('fer_course/weights/') and n.endswith('.safetensors'))
+bad += [n for n in names if n.endswith('.safetensors') and n not in weights]
+bad += [f'{w} without its record' for w in weights if w.replace('.safetensors', '.json') not in names]
+big = [f'{n} ({s:,} bytes)' for n, s in size.items() if s > (15_000_000 if n in weights else 1_000_000)]
 mods = sorted(n for n in names if n.startswith('fer_course/') and n.endswith('.py'))
-print(f"{whl.split('/')[-1]}: {len(names)} files; modules: {', '.join(m.split('/')[-1] for m in mods)}")
+shipped = ', '.join(f"{w.split('/')[-1]} ({size[w] / 1e6:.1f} MB)" for w in weights) or 'none'
+print(f"{whl.split('/')[-1]}: {len(names)} files; modules: {', '.join(m.split('/')[-1] for m in mods)}; weights: {shipped}")
+if not weights: sys.exit("the wheel ships no weights (fer_course/weights/*.safetensors): `pip install fer_course` could not predict offline")
 if bad or big: sys.exit(f"unexpected files in the wheel: {bad + big}")
