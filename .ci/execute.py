@@ -6,7 +6,7 @@
 
 nbclient alone knows nothing of nbdev's flags, so this script applies them the way `nbdev_test` does:
 cells marked `#| eval: false` never run, and cells marked with a flag from settings.ini's `tst_flags`
-(notest slow gpu data) run only when that flag is passed. Cells that do not run lose their old outputs, so
+(notest slow gpu data cpu) run only when that flag is passed. Cells that do not run lose their old outputs, so
 nothing stale is saved. The kernel starts in the notebook's folder; the notebook is saved, then cleaned with
 `nbdev_clean`. Set FER2013_PATH so the `data` cells find the real FER2013.
 
