@@ -20,9 +20,10 @@ EXPECT = {
     '01_logistic': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'L-BFGS']},
     '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['on PrivateTest', 'Dropout']},
     '03_cnn': {'min_images': 1, 'min_tables': 2, 'contains': ['Weight sharing', 'Owed']},
-    '04_resnet': {'min_tables': 2, 'contains': ['ResBlock', 'Owed']},
-    '05_compare': {'min_images': 3, 'min_tables': 2, 'contains': ['Rank correlation', 'most confident mistakes']},
-    '07_cli': {'contains': ['fer-course data']},
+    '04_resnet': {'min_images': 4, 'min_tables': 2, 'contains': ['ResBlock', 'Owed', 'batch_erase', 'on PrivateTest']},
+    '05_compare': {'min_images': 4, 'min_tables': 2, 'contains': ['Rank correlation', 'most confident mistakes', 'Grad-CAM']},
+    '06_predict': {'min_images': 2, 'min_tables': 1, 'contains': ['Haar', 'ms per face']},
+    '07_cli': {'contains': ['fer-course data', 'fer-course predict', 'face(s)']},
 }
 CHROMIUM = '/usr/bin/chromium'
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

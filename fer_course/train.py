@@ -264,7 +264,10 @@ def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try: write(tmp); os.replace(tmp, path)
+    try:
+        write(tmp)
+        umask = os.umask(0); os.umask(umask); os.chmod(tmp, 0o666 & ~umask)   # as a plain open() would (some writers make 0600 files)
+        os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
 

@@ -1,0 +1,36 @@
+"""Put a trained model into the package, so that `pip install fer_course` predicts offline with it.
+
+    .venv/bin/python .ci/ship_model.py resnet_small        # nbs/results/<name>.json + nbs/models/<name>.safetensors
+
+Copies the run record unchanged and the weights (as float16 if float32 would exceed 15 MB) to fer_course/weights/,
+atomically, then loads them back with `load_pretrained` and checks they give the same outputs as the originals.
+The record says how the model was trained and what it scored; the weights never leave its side.
+"""
+import json, shutil, sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from fer_course.compare import build_model
+from fer_course.predict import WEIGHTS_DIR, load_pretrained
+from fer_course.train import _atomic_write, load_weights, save_weights
+
+name = sys.argv[1]
+rec_path, w_path = ROOT/'nbs/results'/f'{name}.json', ROOT/'nbs/models'/f'{name}.safetensors'
+rec = json.loads(rec_path.read_text())
+assert rec['data']['kind'] == 'fer2013' and {'mean', 'std'} <= set(rec.get('norm') or {}), "ship only models trained on FER2013 whose record has its 'norm'"
+model = load_weights(build_model(rec), w_path).eval()
+half = w_path.stat().st_size > 15_000_000
+shipped = build_model(rec)
+shipped.load_state_dict({k: v.half() if half and v.is_floating_point() else v for k, v in load_file(str(w_path)).items()})
+save_weights(shipped.half() if half else shipped, WEIGHTS_DIR/f'{name}.safetensors')
+_atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: shutil.copyfile(rec_path, p))
+back, _ = load_pretrained(name)
+x = torch.randn(16, 1, 48, 48)
+with torch.no_grad(): diff = (back(x).float() - model(x)).abs().max().item()
+print(f"shipped {name}: {(WEIGHTS_DIR/f'{name}.safetensors').stat().st_size / 1e6:.1f} MB ({'float16' if half else 'float32'}), "
+      f"PrivateTest {rec['metrics']['PrivateTest']['accuracy']:.2%}; largest output difference after reloading: {diff:.2e}")
+assert diff < (5e-2 if half else 1e-5)
