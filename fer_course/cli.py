@@ -13,7 +13,7 @@ import matplotlib
 import matplotlib.cbook
 import numpy as np
 
-from .compare import MODELS, load_model
+from .compare import MODELS, load_model, train_config
 from .predict import DEFAULT_MODEL, WEIGHTS_DIR, FacePredictor, available_models, load_pretrained, plot_predictions
 from .data import FER_CLASSES, USAGES, class_counts, load_fer2013, pixel_stats, show_batch, synthetic_fer
 from .train import (TrainConfig, confusion_matrix, evaluate, get_loaders, macro_f1, make_record, run_training,
@@ -77,7 +77,7 @@ def cmd_evaluate(args):
     "Evaluate a recorded (or shipped) model on PublicTest and PrivateTest."
     model, rec = _recorded_or_shipped(args.name, args.results, args.models)
     data = synthetic_fer(2100, seed=0) if args.synthetic else load_fer2013(args.data, download=False)
-    cfg = TrainConfig(**{k: v for k, v in rec['config'].items() if k in TrainConfig.__dataclass_fields__})   # records of 04 hold more keys
+    cfg = train_config(rec)
     _, valid_dl, test_dl = get_loaders(data, cfg, args.device or 'cpu')
     model.to(valid_dl.device)
     for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
