@@ -25,7 +25,7 @@ from .train import LogisticRegression, TrainConfig, load_record, load_weights, p
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
           'resnet_small': ResNet9,     # the narrow ResNet9 that 04 trains on a CPU
-          'resnet_compact': ResNet9}   # the half-width ResNet9 that 04 trains on a GPU, to ship
+          'resnet_distilled': ResNet9} # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
 
 def load_records(folder='results')->dict:
     "The run records in `folder`, by model name, in course order."
