@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Run notebooks' full training on the GPU machine and bring back what they made. On the device tool:
-#   run(command="FER_COURSE_COMMIT=<sha> bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=590)
+#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=560 bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=590)
 # after `bash .ci/gpu_pack.sh` here. It installs the carried wheels, unpacks FER2013, executes each notebook top to
 # bottom with the flags "data slow gpu" (execnb, in-process: there is no Jupyter there), and copies the executed
 # notebooks, run records and weights to $OUT (nbs/..., to copy over the working tree here), with the log.
 # On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to.
+# FER_COURSE_LIMIT_S=N stops the notebooks after N seconds (set it below the device call's timeout_s), so that the
+# records and weights the finished cells saved still reach $OUT when a run takes longer than planned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/fer_out}; mkdir -p "$OUT/nbs/results" "$OUT/nbs/models"
@@ -20,8 +22,11 @@ fi
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no GPU") | tee "$OUT/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
 status=0
+limit=()
+start=$SECONDS
 for nb in "$@"; do
-  python3 .ci/execute.py "$nb" --flags "data slow gpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
+  [ -n "${FER_COURSE_LIMIT_S:-}" ] && limit=(timeout --signal=INT --kill-after=15 "$((FER_COURSE_LIMIT_S - (SECONDS - start)))")
+  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
   cp "$nb" "$OUT/nbs/"
 done
 cp nbs/results/*.json "$OUT/nbs/results/" 2>/dev/null || true
