@@ -66,7 +66,7 @@ def mix_batch(mixup:float=0., cutmix:float=0.):
     tfms = ([v2.MixUp(alpha=mixup, num_classes=n)] if mixup else []) + ([v2.CutMix(alpha=cutmix, num_classes=n)] if cutmix else [])
     return None if not tfms else tfms[0] if len(tfms) == 1 else v2.RandomChoice(tfms)
 
-# %% ../nbs/04_resnet.ipynb #c7f54da7
+# %% ../nbs/04_resnet.ipynb #3fca3446
 @torch.no_grad()
 def distill_targets(teacher, xb:torch.Tensor, yb:torch.Tensor, a:float=0.5):
     "Knowledge distillation as a `batch_tfm`: the targets become `(1-a)` of the labels (class indices or soft labels) plus `a` of `teacher`'s probabilities for the faces `xb`."
