@@ -15,7 +15,7 @@ import numpy as np
 
 from .compare import MODELS, load_model, train_config
 from .predict import DEFAULT_MODEL, WEIGHTS_DIR, FacePredictor, available_models, load_pretrained, plot_predictions
-from .data import FER_CLASSES, USAGES, class_counts, load_fer2013, pixel_stats, show_batch, synthetic_fer
+from .data import FER_CLASSES, USAGES, class_counts, load_fer2013, pixel_stats, set_seed, show_batch, synthetic_fer
 from .train import (TrainConfig, confusion_matrix, evaluate, get_loaders, macro_f1, make_record, run_training,
                               save_record, save_weights)
 
@@ -59,7 +59,7 @@ def cmd_train(args):
     print(f"data: {data.describe()}")
     name = _CLI_MODELS[args.model]
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None})
-    model = MODELS[name]()
+    set_seed(cfg.seed); model = MODELS[name]()     # the seed decides the initial weights too, so a run can be repeated
     run = run_training(model, data, cfg, device=args.device, progress=True)
     rec = make_record(args.name or name, model, cfg, run, data, model_args={})
     out = save_record(rec, args.results); save_weights(model, Path(args.models)/f'{rec["name"]}.safetensors')
