@@ -2,14 +2,18 @@
 # Run notebooks' full training on the GPU machine and bring back what they made. On the device tool:
 #   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=560 bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=590)
 # after `bash .ci/gpu_pack.sh` here. It installs the carried wheels, unpacks FER2013, executes each notebook top to
-# bottom with the flags "data slow gpu" (execnb, in-process: there is no Jupyter there), and copies the executed
-# notebooks, run records and weights to $OUT (nbs/..., to copy over the working tree here), with the log.
+# bottom with the flags "data slow gpu" (execnb, in-process: there is no Jupyter there), and packs the executed
+# notebooks and the run records and weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN
+# (the device tool brings back at most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB),
+# next to log.txt and gpu.txt. Back here, from the repository root:  cat <files_at>/fer_out.tar.part* | tar -xv
+# The device time of a session (15 minutes, the machine's start included) is less than two full calls: plan for it.
 # On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to.
 # FER_COURSE_LIMIT_S=N stops the notebooks after N seconds (set it below the device call's timeout_s), so that the
 # records and weights the finished cells saved still reach $OUT when a run takes longer than planned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/fer_out}; mkdir -p "$OUT/nbs/results" "$OUT/nbs/models"
+OUT=${OUT:-/tmp/fer_out}; mkdir -p "$OUT"
+marker=$(mktemp); touch "$marker"   # what the notebooks write from now on goes back
 if [ -d .devdata/wheels ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devdata/wheels/*.whl
   export PYTHONPATH=/tmp/site:$PWD
@@ -27,9 +31,10 @@ start=$SECONDS
 for nb in "$@"; do
   [ -n "${FER_COURSE_LIMIT_S:-}" ] && limit=(timeout --signal=INT --kill-after=15 "$((FER_COURSE_LIMIT_S - (SECONDS - start)))")
   "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
-  cp "$nb" "$OUT/nbs/"
 done
-cp nbs/results/*.json "$OUT/nbs/results/" 2>/dev/null || true
-cp nbs/models/*.safetensors "$OUT/nbs/models/" 2>/dev/null || true
-ls -la "$OUT/nbs" "$OUT/nbs/results" "$OUT/nbs/models"
+files=("$@")
+while IFS= read -r -d '' f; do files+=("$f"); done < <(find nbs/results nbs/models -type f -newer "$marker" -print0 2>/dev/null)
+tar -cf - "${files[@]}" | split -b 15M -d - "$OUT/fer_out.tar.part"
+cat "$OUT"/fer_out.tar.part* | tar -tv | tee -a "$OUT/log.txt"
+ls -la "$OUT"
 exit $status
