@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Run notebooks' full training on the GPU machine and bring back what they made. On the device tool:
-#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=560 bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=590)
+# Run notebooks' full training on the GPU machine and bring back what they made. On the device tool, two calls
+# back to back (the machine stays warm between them; a session has 15 minutes of device time, its start included):
+#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=200 bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=230)
+#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=540 bash .ci/gpu_run.sh nbs/04_resnet.ipynb", carry=[".devdata"], timeout_s=570)
 # after `bash .ci/gpu_pack.sh` here. It installs the carried wheels, unpacks FER2013, executes each notebook top to
 # bottom with the flags "data slow gpu" (execnb, in-process: there is no Jupyter there), and packs the executed
 # notebooks and the run records and weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN
 # (the device tool brings back at most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB),
 # next to log.txt and gpu.txt. Back here, from the repository root:  cat <files_at>/fer_out.tar.part* | tar -xv
-# The device time of a session (15 minutes, the machine's start included) is less than two full calls: plan for it.
 # On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to.
 # FER_COURSE_LIMIT_S=N stops the notebooks after N seconds (set it below the device call's timeout_s), so that the
 # records and weights the finished cells saved still reach $OUT when a run takes longer than planned.
