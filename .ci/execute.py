@@ -89,7 +89,7 @@ if __name__ == '__main__':
     ap.add_argument('notebooks', nargs='+', type=Path)
     ap.add_argument('--flags', default='', help='space-separated test flags to run, e.g. "data slow gpu"')
     ap.add_argument('--timeout', type=int, default=4 * 3600,
-                    help='seconds allowed for one cell (a guard against a hung kernel; the CPU training cells of 04 take most of an hour on 2 cores)')
+                    help='seconds allowed for one cell (a guard against a hung kernel; a CPU training cell of 04 takes over half an hour on 2 cores)')
     ap.add_argument('--engine', choices=('jupyter', 'execnb'), default='jupyter', help='a Jupyter kernel (default) or execnb in-process')
     a = ap.parse_args()
     for nb in a.notebooks:
