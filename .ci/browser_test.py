@@ -19,7 +19,7 @@ EXPECT = {
     '00_data': {'min_images': 5, 'min_tables': 4, 'contains': ['28709', 'ResidentLoader', 'images/s']},
     '01_logistic': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'L-BFGS']},
     '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['on PrivateTest', 'Dropout']},
-    '03_cnn': {'min_images': 1, 'min_tables': 2, 'contains': ['Weight sharing', 'Owed']},
+    '03_cnn': {'min_images': 5, 'min_tables': 2, 'contains': ['Weight sharing', 'Owed', 'The CPU variant', 'on PrivateTest']},
     '04_resnet': {'min_images': 4, 'min_tables': 2, 'contains': ['ResBlock', 'Owed', 'batch_erase', 'on PrivateTest']},
     '05_compare': {'min_images': 4, 'min_tables': 2, 'contains': ['Rank correlation', 'most confident mistakes', 'Grad-CAM']},
     '06_predict': {'min_images': 2, 'min_tables': 1, 'contains': ['Haar', 'ms per face']},
