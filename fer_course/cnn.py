@@ -43,7 +43,7 @@ def get_cnn(widths=(64, 128, 256, 512), p:float=0.2)->CNN:
     "The course's CNN with the given stage widths and dropout."
     return CNN(widths, p)
 
-# %% ../nbs/03_cnn.ipynb #59615dab
+# %% ../nbs/03_cnn.ipynb #3dd6c267
 def show_filters(model:CNN, ncols:int=16):
     "The 3x3 filters of the first convolution of `model`, one image each (red positive, blue negative weights)."
     w = model.features[0][0][0].weight.detach().cpu()[:, 0]           # (widths[0], 3, 3)

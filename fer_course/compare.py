@@ -24,6 +24,7 @@ from .train import LogisticRegression, TrainConfig, load_record, load_weights, p
 
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
+          'cnn_small': CNN,            # the narrow CNN that 03 trains on a CPU
           'resnet_small': ResNet9,     # the narrow ResNet9 that 04 trains on a CPU
           'resnet_distilled': ResNet9} # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
 
