@@ -29,9 +29,10 @@ def directives(src):
         words += re.split(r'[\s:]+', line[2:].strip())
     return words
 
-def should_run(src, skip_flags, flags):
+def should_run(src, skip_flags, flags, skip_texts=()):
     d = directives(src)
     if 'eval' in d and 'false' in d: return False
+    if any(t in src for t in skip_texts): return False
     return not any(f in d and f not in flags for f in skip_flags)
 
 def skip_flags():
@@ -44,7 +45,7 @@ def clean(path):
     if exe.exists(): subprocess.run([exe, '--fname', str(path)], check=True, cwd=ROOT)
     else: print(f"nbdev_clean not found: {path.name} is not cleaned (run nbdev_clean before committing)")
 
-def execute_execnb(path, flags):
+def execute_execnb(path, flags, skip_texts=()):
     "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving nothing."
     import os
     from execnb.nbio import read_nb, write_nb
@@ -54,7 +55,7 @@ def execute_execnb(path, flags):
         if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
     def preproc(cell):
         nonlocal ran
-        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags) and 'nbdev_export(' not in cell.source
+        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags, skip_texts) and 'nbdev_export(' not in cell.source
         ran += run
         return not run
     t0, cwd = time.time(), os.getcwd()
@@ -67,7 +68,7 @@ def execute_execnb(path, flags):
     clean(path)
     print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
 
-def execute(path, flags, timeout):
+def execute(path, flags, timeout, skip_texts=()):
     import nbformat
     from nbclient import NotebookClient
     skip_flags_ = skip_flags()
@@ -78,7 +79,7 @@ def execute(path, flags, timeout):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != 'code': continue
             cell.outputs, cell.execution_count = [], None
-            if should_run(cell.source, skip_flags_, flags):
+            if should_run(cell.source, skip_flags_, flags, skip_texts):
                 client.execute_cell(cell, i); ran += 1
     nbformat.write(nb, path)
     clean(path)
@@ -91,7 +92,10 @@ if __name__ == '__main__':
     ap.add_argument('--timeout', type=int, default=4 * 3600,
                     help='seconds allowed for one cell (a guard against a hung kernel; a CPU training cell of 04 takes over half an hour on 2 cores)')
     ap.add_argument('--engine', choices=('jupyter', 'execnb'), default='jupyter', help='a Jupyter kernel (default) or execnb in-process')
+    ap.add_argument('--skip', action='append', default=[], metavar='TEXT',
+                    help='do not run the code cells whose source contains TEXT (they lose their outputs, like a cell whose flag is not given); '
+                         'repeatable. For one new slow cell among others, e.g. --skip "run_small = train_resnet"')
     a = ap.parse_args()
     for nb in a.notebooks:
-        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()))
-        else: execute(nb.resolve(), set(a.flags.split()), a.timeout)
+        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip)
+        else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip)

@@ -26,6 +26,7 @@ from .train import LogisticRegression, TrainConfig, load_record, load_weights, p
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
           'cnn_small': CNN,            # the narrow CNN that 03 trains on a CPU
           'resnet_small': ResNet9,     # the narrow ResNet9 that 04 trains on a CPU
+          'resnet_small_distilled': ResNet9,  # the same, distilled on a CPU from cnn_small and resnet_small (04)
           'resnet_distilled': ResNet9} # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
 
 def load_records(folder='results')->dict:
