@@ -20,7 +20,7 @@ from .cnn import CNN
 from .data import FER_CLASSES
 from .feedforward import FeedForward
 from .resnet import ResNet9
-from .train import LogisticRegression, TrainConfig, load_record, load_weights, plot_confusion, results_table
+from .train import LogisticRegression, TrainConfig, load_record, load_weights, plot_confusion, recall_by_class, results_table
 
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
@@ -44,11 +44,7 @@ def plot_histories(recs:dict, ax=None):
 # %% ../nbs/05_compare.ipynb #ec24f688
 def recall_table(recs:dict, usage:str='PrivateTest')->pd.DataFrame:
     "Recall of every class (rows) for every record (columns) on `usage`."
-    cols = {}
-    for name, r in recs.items():
-        cm = torch.tensor(r['metrics'][usage]['confusion'], dtype=torch.float)
-        cols[name] = (cm.diag() / cm.sum(1).clamp(min=1)).tolist()
-    return pd.DataFrame(cols, index=FER_CLASSES)
+    return pd.DataFrame({name: recall_by_class(r['metrics'][usage]['confusion']).recall for name, r in recs.items()})
 
 # %% ../nbs/05_compare.ipynb #f4b736ce
 ARCHS = {cls.__name__: cls for cls in MODELS.values()}

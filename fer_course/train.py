@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluate', 'fit', 'overfit_check', 'fit_one_cycle',
-           'confusion_matrix', 'macro_f1', 'plot_confusion', 'TrainConfig', 'get_loaders', 'run_training',
-           'device_name', 'n_params', 'make_record', 'save_record', 'load_record', 'save_weights', 'load_weights',
-           'results_table', 'plot_accuracies', 'plot_losses', 'predict_image', 'show_predictions']
+           'confusion_matrix', 'macro_f1', 'recall_by_class', 'plot_confusion', 'TrainConfig', 'get_loaders',
+           'run_training', 'device_name', 'n_params', 'make_record', 'save_record', 'load_record', 'save_weights',
+           'load_weights', 'results_table', 'check_fer2013_run', 'run_summary', 'plot_accuracies', 'plot_losses',
+           'predict_image', 'show_predictions']
 
 # %% ../nbs/01_logistic.ipynb #0b96d9b5
 import datetime, json, os, platform, subprocess, time
@@ -164,6 +165,11 @@ def macro_f1(cm)->float:
     f1 = 2 * tp / (cm.sum(0) + cm.sum(1)).clamp(min=1)
     return f1.mean().item()
 
+def recall_by_class(cm)->pd.DataFrame:
+    "The faces of each true class and its recall (the share of them predicted right), from a (7, 7) confusion matrix."
+    cm = torch.as_tensor(cm, dtype=torch.float)
+    return pd.DataFrame({'faces': cm.sum(1).long().tolist(), 'recall': (cm.diag() / cm.sum(1)).tolist()}, index=FER_CLASSES)
+
 # %% ../nbs/01_logistic.ipynb #6c95aab4
 def plot_confusion(cm, title:str='Confusion matrix', ax=None):
     "Row-normalised confusion matrix (each row: where the faces of one true class went) with class names."
@@ -312,6 +318,20 @@ def results_table(folder='results', names=('logistic', 'feedforward', 'cnn', 're
                      'macro-F1 (test)': r['metrics']['PrivateTest'].get('macro_f1'), 'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
                      'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
     return pd.DataFrame(rows)
+
+def check_fer2013_run(rec:dict):
+    "Fail unless `rec` records a run on the whole real FER2013 whose history has every epoch (what results sections show)."
+    d = rec['data']
+    assert d['kind'] == 'fer2013' and d['faces'] == 35_887, f"{rec['name']}: a run on {d['kind']} ({d['faces']:,} faces), not on the whole FER2013"
+    assert len(rec['history']) == rec['epochs'], f"{rec['name']}: {len(rec['history'])} epochs in the history, {rec['epochs']} in the config"
+
+def run_summary(rec:dict, lead:str='Single run')->str:
+    "One Markdown sentence on a recorded run: seed, device, versions, date and commit; accuracy on both splits, macro-F1, time and size."
+    m, t = rec['metrics'], rec['train_seconds']
+    took = f"{t:.1f} s" if t < 60 else f"{t:.0f} s" if t < 600 else f"{t / 60:.1f} minutes"
+    return (f"{lead} (seed {rec['seed']}), on {rec['device']}, torch {rec['torch']}, {rec['date'][:10]}, commit `{rec['commit']}`: "
+            f"**{m['PrivateTest']['accuracy']:.2%} on PrivateTest** (test), {m['PublicTest']['accuracy']:.2%} on PublicTest (validation), "
+            f"macro-F1 {m['PrivateTest']['macro_f1']:.3f} on PrivateTest; trained in {took} ({rec['epochs']} epochs, {rec['model']['params']:,} parameters).")
 
 # %% ../nbs/01_logistic.ipynb #ad89aba0
 def plot_accuracies(history, title='Accuracy by epoch', ax=None):
