@@ -2,11 +2,13 @@
 
     python .ci/browser_test.py [--site _site] [--shots .screenshots]    (relative paths: from the repo root)
 
-Build the site first with `python .ci/site.py`. Per page: an H1 title; a <nav> linking every page; local links and
-images resolve (data: URIs decode; nothing is fetched from the network); no stderr/error output, Traceback or
-printed `<Figure size ...>`; no local paths or user names; the expectations in EXPECT. Prints `N passed, M failed`.
+Build the site first with `python .ci/site.py`. The browser: $CHROMIUM if set (a path or a command), else the first of
+chromium, chromium-browser, google-chrome, google-chrome-stable on PATH (`--find-browser` prints it). Per page: an H1
+title; a <nav> linking every page; local links and images resolve (data: URIs decode; nothing is fetched from the
+network); no stderr/error output, Traceback or printed `<Figure size ...>`; no local paths or user names; the
+expectations in EXPECT. Prints `N passed, M failed`.
 """
-import argparse, base64, binascii, getpass, http.server, os, re, signal, socket, subprocess, sys, tempfile, threading
+import argparse, base64, binascii, getpass, http.server, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading
 from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +27,10 @@ EXPECT = {
     '06_predict': {'min_images': 2, 'min_tables': 1, 'contains': ['Haar', 'ms per face']},
     '07_cli': {'contains': ['fer-course data', 'face(s)', 'grace_hopper.jpg']},
 }
-CHROMIUM = '/usr/bin/chromium'
+CHROMIUM = None  # the browser's path: main() sets it from find_chromium()
+BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']  # looked up on PATH after $CHROMIUM
+INSTALL_HINT = ('install one (Debian: apt-get install chromium; Ubuntu: Google Chrome from google.com/chrome or the chromium snap; '
+                'bash .ci/setup does it on Debian as root) or set CHROMIUM=/path/to/chrome-or-chromium')
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--virtual-time-budget=5000']
 PRIVATE = ['/work/', '/root/', '/home/', '/tmp/', '/Users/', 'C:\\', 'file://']  # local paths
@@ -114,6 +119,18 @@ def check_page(name, url, dom, site, pages, missing):
     return errs, p.meta.get('notebook')
 
 
+def find_chromium():
+    "The browser to run: $CHROMIUM if set (a path or a name on PATH), else the first of BROWSERS on PATH; None if none."
+    if (env := os.environ.get('CHROMIUM')): return shutil.which(env)  # which() takes a path too (checks it is executable)
+    return next((b for b in map(shutil.which, BROWSERS) if b), None)
+
+
+def no_chromium():
+    env = os.environ.get('CHROMIUM')
+    looked = f'$CHROMIUM={env!r} (not an executable file nor a command on PATH)' if env else f'$CHROMIUM (unset), then {", ".join(BROWSERS)} on PATH'
+    return f'browser_test.py: error: no Chromium/Chrome found; looked for {looked}; {INSTALL_HINT}'
+
+
 def chromium(*args, timeout=60):
     "Run headless Chromium with a fresh profile; on timeout kill its whole process group (it forks helpers)."
     with tempfile.TemporaryDirectory() as profile:
@@ -130,11 +147,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--site', default='_site', help='site folder (from .ci/site.py); relative to the repo root')
     ap.add_argument('--shots', default='.screenshots', help='screenshot folder; relative to the repo root')
+    ap.add_argument('--find-browser', action='store_true', help='print the browser the test would run and exit (status 1 if none); .ci/setup uses it')
     args = ap.parse_args()
+    global CHROMIUM  # chromium() runs it
+    CHROMIUM = find_chromium()
+    if args.find_browser:
+        if CHROMIUM: print(CHROMIUM); sys.exit(0)
+        sys.exit(no_chromium())
     site, shots = (root/args.site).resolve(), root/args.shots
     pages = sorted(f.stem for f in site.glob('*.html'))
     if not pages: sys.exit(f'browser_test.py: error: no pages in {site}; run python .ci/site.py first')
-    if not Path(CHROMIUM).exists(): sys.exit(f'browser_test.py: error: no {CHROMIUM}; apt-get install -y chromium')
+    if not CHROMIUM: sys.exit(no_chromium())
     shots.mkdir(parents=True, exist_ok=True)
     missing = []
     class Handler(http.server.SimpleHTTPRequestHandler):
