@@ -7,8 +7,11 @@
 nbclient alone knows nothing of nbdev's flags, so this script applies them the way `nbdev_test` does:
 cells marked `#| eval: false` never run, and cells marked with a flag from settings.ini's `tst_flags`
 (notest slow gpu data cpu) run only when that flag is passed. Cells that do not run lose their old outputs, so
-nothing stale is saved. The kernel starts in the notebook's folder; the notebook is saved, then cleaned with
-`nbdev_clean`. Set FER2013_PATH so the `data` cells find the real FER2013.
+nothing stale is saved. `--exclude "slow cpu"` also leaves out the cells that carry all of those flags (the GPU
+run shows the CPU variants from their saved weights but does not retrain them). The kernel starts in the
+notebook's folder; the notebook is saved (also when a cell fails or the run is interrupted: what ran keeps its
+outputs, the error included, and the exit status is non-zero), then cleaned with `nbdev_clean`. Set FER2013_PATH
+so the `data` cells find the real FER2013.
 
 `--engine execnb` runs the notebook in-process with execnb's IPython shell instead of a Jupyter kernel (what
 `nbdev_test` uses; for machines without Jupyter, such as the GPU machine: see .ci/gpu_run.sh). It skips
@@ -29,10 +32,11 @@ def directives(src):
         words += re.split(r'[\s:]+', line[2:].strip())
     return words
 
-def should_run(src, skip_flags, flags, skip_texts=()):
+def should_run(src, skip_flags, flags, skip_texts=(), exclude=()):
     d = directives(src)
     if 'eval' in d and 'false' in d: return False
     if any(t in src for t in skip_texts): return False
+    if exclude and all(f in d for f in exclude): return False
     return not any(f in d and f not in flags for f in skip_flags)
 
 def skip_flags():
@@ -45,8 +49,8 @@ def clean(path):
     if exe.exists(): subprocess.run([exe, '--fname', str(path)], check=True, cwd=ROOT)
     else: print(f"nbdev_clean not found: {path.name} is not cleaned (run nbdev_clean before committing)")
 
-def execute_execnb(path, flags, skip_texts=()):
-    "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving nothing."
+def execute_execnb(path, flags, skip_texts=(), exclude=()):
+    "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving what ran."
     import os
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
@@ -55,7 +59,7 @@ def execute_execnb(path, flags, skip_texts=()):
         if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
     def preproc(cell):
         nonlocal ran
-        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags, skip_texts) and 'nbdev_export(' not in cell.source
+        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags, skip_texts, exclude) and 'nbdev_export(' not in cell.source
         ran += run
         return not run
     t0, cwd = time.time(), os.getcwd()
@@ -63,27 +67,30 @@ def execute_execnb(path, flags, skip_texts=()):
     try:
         shell = CaptureShell(path)
         shell.run_all(nb, exc_stop=True, preproc=preproc)
-    finally: os.chdir(cwd)
-    write_nb(nb, path)
-    clean(path)
-    print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
+    finally:
+        os.chdir(cwd)
+        write_nb(nb, path)     # also after an error or an interrupt: the cells that ran keep their outputs
+        clean(path)
+        print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
 
-def execute(path, flags, timeout, skip_texts=()):
+def execute(path, flags, timeout, skip_texts=(), exclude=()):
     import nbformat
     from nbclient import NotebookClient
     skip_flags_ = skip_flags()
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
     t0, ran = time.time(), 0
-    with client.setup_kernel():
-        for i, cell in enumerate(nb.cells):
-            if cell.cell_type != 'code': continue
-            cell.outputs, cell.execution_count = [], None
-            if should_run(cell.source, skip_flags_, flags, skip_texts):
-                client.execute_cell(cell, i); ran += 1
-    nbformat.write(nb, path)
-    clean(path)
-    print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
+    for cell in nb.cells:
+        if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+    try:
+        with client.setup_kernel():
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type == 'code' and should_run(cell.source, skip_flags_, flags, skip_texts, exclude):
+                    client.execute_cell(cell, i); ran += 1
+    finally:
+        nbformat.write(nb, path)   # also after an error or an interrupt: the cells that ran keep their outputs
+        clean(path)
+        print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,7 +102,9 @@ if __name__ == '__main__':
     ap.add_argument('--skip', action='append', default=[], metavar='TEXT',
                     help='do not run the code cells whose source contains TEXT (they lose their outputs, like a cell whose flag is not given); '
                          'repeatable. For one new slow cell among others, e.g. --skip "run_small = train_resnet"')
+    ap.add_argument('--exclude', default='', metavar='FLAGS',
+                    help='do not run the cells that carry all of these space-separated flags, e.g. "slow cpu" (the CPU variants\' training)')
     a = ap.parse_args()
     for nb in a.notebooks:
-        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip)
-        else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip)
+        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip, a.exclude.split())
+        else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip, a.exclude.split())

@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
-# Run notebooks' full training on the GPU machine and bring back what they made. After `bash .ci/gpu_pack.sh` here,
-# on the device tool (a session has 15 minutes of device time, the machine's start included; it stays warm 30 s
-# after a call), either two calls back to back:
-#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=200 bash .ci/gpu_run.sh nbs/03_cnn.ipynb", carry=[".devdata"], timeout_s=230)
-#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=<L> bash .ci/gpu_run.sh nbs/04_resnet.ipynb", carry=[".devdata"], timeout_s=<L+30>)
-#   with L = min(540, budget_left_s of the first call's reply - 60): a machine gone cold restarts, out of the same budget;
-# or, safer and shorter, one call for both:
-#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=570 bash .ci/gpu_run.sh nbs/03_cnn.ipynb nbs/04_resnet.ipynb", carry=[".devdata"], timeout_s=600)
-# It installs the carried wheels, unpacks FER2013, executes each notebook top to bottom with the flags
-# "data slow gpu" (execnb, in-process: there is no Jupyter there), and packs the executed notebooks and the run
-# records and weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN (the device tool
-# brings back at most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB), next to log.txt
-# and gpu.txt. Back here, from the repository root:  cat <files_at>/fer_out.tar.part* | tar -xv
-# On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to.
-# FER_COURSE_LIMIT_S=N stops the notebooks after N seconds (set it below the device call's timeout_s), so that the
-# records and weights the finished cells saved still reach $OUT when a run takes longer than planned. Each notebook
-# also gets FER_COURSE_DEADLINE (Unix time) with what is left of N: 04 fits its ablation, its seeds and its distilled
-# model into it, in that order of sacrifice (the ablation's steps go first, the first seed's run never).
+# Run notebooks' full training on the GPU machine and bring back what they made. After `bash .ci/gpu_pack.sh` here
+# (which checks that the CPU CNN's weights, shown by the `cpu` cells, are in nbs/models/), one device call for 03 and 04:
+#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=575 bash .ci/gpu_run.sh nbs/03_cnn.ipynb:150 nbs/04_resnet.ipynb",
+#       carry=[".devdata", "nbs/models/cnn_small.safetensors"], timeout_s=600)
+# (a session has 15 minutes of device time, the machine's start included; one call avoids a second start).
+# NB[:S] executes notebook NB, for at most S seconds if given, top to bottom with the flags "data slow gpu cpu" but
+# without the cells flagged both `slow` and `cpu` (the CPU variants' training: their records come from CPU runs),
+# with execnb, in-process (there is no Jupyter there). Then it packs the executed notebooks and the run records and
+# weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN (the device tool brings back at
+# most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB), next to log.txt and gpu.txt.
+# Back here, from the repository root:  cat <files_at>/fer_out.tar.part* | tar -xv
+# FER_COURSE_LIMIT_S=N: everything, set-up included, ends within N seconds of this script's start (set N below the
+# device call's timeout_s): each notebook is interrupted when its time is up, and what its finished cells saved
+# (04 saves its record after every run), and the notebook with the outputs of the cells that ran, still reach $OUT.
+# Each notebook also gets FER_COURSE_DEADLINE (Unix time) with the time it has: 04 fits its ablation, its seeds, its
+# distilled model and its speed table into it, in that order of sacrifice (the ablation's steps go first, the base run never).
+# On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to; FER_COURSE_SMOKE=1 makes
+# the GPU cells' models narrow and their runs one epoch long, and marks their records as smoke tests (never results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/fer_out}; mkdir -p "$OUT"
+KEEP_S=25                           # kept at the end, for packing what came out
 marker=$(mktemp); touch "$marker"   # what the notebooks write from now on goes back
 if [ -d .devdata/wheels ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devdata/wheels/*.whl
@@ -31,20 +32,29 @@ if [ -z "${FER2013_PATH:-}" ]; then
   export FER2013_PATH=/tmp/fer2013.csv
 fi
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no GPU") | tee "$OUT/gpu.txt"
-python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
+# everything the notebooks import, before any training: a missing package fails here in seconds, not after a run
+python3 -c "import torch, execnb, fastprogress, safetensors, cv2, fer_course.cnn, fer_course.resnet, fer_course.compare; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
 status=0
-limit=()
-start=$SECONDS
-for nb in "$@"; do
+notebooks=()
+for arg in "$@"; do
+  nb=${arg%%:*}; cap=""; [ "$nb" != "$arg" ] && cap=${arg#*:}
+  notebooks+=("$nb")
+  limit=()
   if [ -n "${FER_COURSE_LIMIT_S:-}" ]; then
-    left=$((FER_COURSE_LIMIT_S - (SECONDS - start)))
-    limit=(timeout --signal=INT --kill-after=15 "$left"); export FER_COURSE_DEADLINE=$(( $(date +%s) + left ))
+    left=$((FER_COURSE_LIMIT_S - SECONDS - KEEP_S))           # SECONDS: since this script started
+    [ -n "$cap" ] && [ "$cap" -lt "$left" ] && left=$cap
+    if [ "$left" -lt 60 ]; then echo "$nb: not run, ${left} s left" | tee -a "$OUT/log.txt"; status=1; continue; fi
+    limit=(timeout --signal=INT --kill-after=10 "$left"); export FER_COURSE_DEADLINE=$(( $(date +%s) + left ))
+  elif [ -n "$cap" ]; then
+    limit=(timeout --signal=INT --kill-after=10 "$cap"); export FER_COURSE_DEADLINE=$(( $(date +%s) + cap ))
   fi
-  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
+  echo "$nb: $( [ ${#limit[@]} -gt 0 ] && echo "at most ${limit[3]} s" || echo "no time limit")" | tee -a "$OUT/log.txt"
+  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu cpu" --exclude "slow cpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
 done
-files=("$@")
+files=("${notebooks[@]}")
 while IFS= read -r -d '' f; do files+=("$f"); done < <(find nbs/results nbs/models -type f -newer "$marker" -print0 2>/dev/null)
 tar -cf - "${files[@]}" | split -b 15M -d - "$OUT/fer_out.tar.part"
 cat "$OUT"/fer_out.tar.part* | tar -tv | tee -a "$OUT/log.txt"
 ls -la "$OUT"
+echo "gpu_run.sh: done in $SECONDS s, status $status" | tee -a "$OUT/log.txt"
 exit $status

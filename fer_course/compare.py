@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'ARCHS', 'WEIGHTS_DIR', 'load_records', 'plot_histories', 'recall_table', 'build_model', 'train_config',
-           'load_model', 'grad_cam', 'show_grad_cam']
+           'load_model', 'predict_probs', 'grad_cam', 'show_grad_cam']
 
 # %% ../nbs/05_compare.ipynb #cf6e9158
 import importlib.resources
@@ -67,6 +67,19 @@ def load_model(name:str, results='results', models='models'):
     path = Path(models)/f'{name}.safetensors'
     if not path.exists() and (WEIGHTS_DIR/f'{name}.safetensors').exists(): path = WEIGHTS_DIR/f'{name}.safetensors'
     return load_weights(build_model(rec), path), rec
+
+# %% ../nbs/05_compare.ipynb #d209fa66
+@torch.no_grad()
+def predict_probs(model, loader, tta:bool=False)->tuple:
+    "Class probabilities (N, 7) of `model` for every face of `loader`, in order, and the labels; `tta` averages in the mirrored faces, as `evaluate` does."
+    model.eval(); dev = next(model.parameters()).device
+    ps, ys = [], []
+    for xb, yb in loader:
+        xb = xb.to(dev); p = F.softmax(model(xb).float(), 1)
+        if tta: p = (p + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
+        ps.append(p.cpu()); ys.append(yb.cpu())
+    return torch.cat(ps), torch.cat(ys)
+
 
 # %% ../nbs/05_compare.ipynb #79015878
 def grad_cam(model, x:torch.Tensor, layer, target=None)->tuple:
