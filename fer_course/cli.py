@@ -69,7 +69,7 @@ def cmd_data(args):
 _CONV = dict(lr=2e-3, opt='adamw', wd=5e-2, sched='onecycle', grad_clip=0.1, flip=True, shift=4, label_smoothing=0.1, tta=True)   # 03's and 04's recipe
 RECIPES = {   # model: (its sizes, its TrainConfig settings), from the notebooks' records and config cells
     'logistic':     ({}, dict(epochs=25, bs=400, lr=3e-3, opt='adam', sched='onecycle')),
-    'feedforward':  (dict(widths=(1024, 512), p=0., bn=True), dict(epochs=20, bs=400, lr=2e-3, opt='adamw', sched='onecycle', flip=True, shift=2)),
+    'feedforward':  (dict(widths=(1024, 512), p=0.3, bn=True), dict(epochs=20, bs=400, lr=2e-3, opt='adamw', sched='onecycle')),
     'cnn_small':    (dict(widths=(16, 32, 64, 128), p=0.2), _CONV | dict(epochs=15, bs=128)),
     'resnet_small': (dict(widths=(16, 32, 64, 128), p=0.2), _CONV | dict(epochs=15, bs=128)),
     'cnn':          (dict(widths=(64, 128, 256, 512), p=0.2), _CONV | dict(epochs=30, bs=256)),   # 03's GPU config cell
