@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SHIP_CANDIDATES', 'ResBlock', 'ResNet9', 'get_resnet', 'batch_erase', 'mix_batch', 'distill_targets', 'ResNetConfig',
-           'batch_tfm_for', 'train_resnet', 'best_small_model']
+           'batch_tfm_for', 'train_resnet', 'ship_candidates', 'best_small_model']
 
 # %% ../nbs/04_resnet.ipynb #d45160b8
 import math
@@ -106,8 +106,12 @@ def train_resnet(model, data, cfg:ResNetConfig, device=None, progress:bool=True,
 # %% ../nbs/04_resnet.ipynb #8964324b
 SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled')   # the small ResNet9s (16-32-64-128) that 06_predict may ship
 
-def best_small_model(folder='results')->str:
-    "The candidate in `SHIP_CANDIDATES` with the best PublicTest accuracy, among those with a record in `folder` (a candidate without one has not been trained yet)."
+def ship_candidates(folder='results')->list:
+    "The records of the `SHIP_CANDIDATES` trained so far (a candidate without a record in `folder` has not been trained yet)."
     recs = [load_record(n, folder) for n in SHIP_CANDIDATES if (Path(folder)/f'{n}.json').exists()]
     if not recs: raise FileNotFoundError(f"none of {SHIP_CANDIDATES} has a record in {folder}")
-    return max(recs, key=lambda r: r['metrics']['PublicTest']['accuracy'])['name']
+    return recs
+
+def best_small_model(folder='results')->str:
+    "The name of the candidate with the best PublicTest accuracy among `ship_candidates(folder)`."
+    return max(ship_candidates(folder), key=lambda r: r['metrics']['PublicTest']['accuracy'])['name']
