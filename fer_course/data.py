@@ -175,12 +175,23 @@ def find_fer2013(path=None, # a CSV, a .csv.gz, an image folder, or a folder hol
                             f"{'' if _kaggle_ready() else ', and no Kaggle credentials/kagglehub for a download'}. {HOW_TO_GET}")
 
 # %% ../nbs/00_data.ipynb #0e634e93
+def _atomic_write(path, write)->Path:
+    "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`: readers never see half a file, and a failed write leaves the old file as it was."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        write(tmp)
+        umask = os.umask(0); os.umask(umask); os.chmod(tmp, 0o666 & ~umask)   # as a plain open() would (some writers make 0600 files)
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
 def write_fer_csv(data:FERData, path)->Path:
-    "Write `data` as a Kaggle-style CSV (`emotion,pixels,Usage`); `.gz` compresses it."
+    "Write `data` as a Kaggle-style CSV (`emotion,pixels,Usage`), atomically; `.gz` compresses it."
     pixels = [' '.join(map(str, row)) for row in data.x.reshape(len(data), -1).tolist()]
     df = pd.DataFrame({'emotion': data.y.numpy(), 'pixels': pixels, 'Usage': data.usage})
-    df.to_csv(path, index=False)
-    return Path(path)
+    gz = str(path).endswith('.gz')      # the temporary file's name ends in .tmp, so say what pandas would infer from the name
+    return _atomic_write(path, lambda p: df.to_csv(p, index=False, compression='gzip' if gz else None))
 
 # %% ../nbs/00_data.ipynb #af9b1af5
 def class_counts(df:pd.DataFrame)->pd.DataFrame:
@@ -275,12 +286,6 @@ def _cache_file(path:Path)->Path:
     key = '|'.join(f'{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}' for f in files)
     return cache_dir()/f"fer2013-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
 
-def _save_atomic(obj, path:Path):
-    "`torch.save` to a temporary file next to `path`, then rename: readers never see half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
-
 # %% ../nbs/00_data.ipynb #c808f506
 def load_fer2013(path=None, # a CSV (.csv or .csv.gz), an image folder, or a folder holding one; see `find_fer2013`
                  cache:bool=True, # read/write parsed tensors in `cache_dir()`
@@ -297,7 +302,7 @@ def load_fer2013(path=None, # a CSV (.csv or .csv.gz), an image folder, or a fol
     data = read_fer_csv(path) if path.is_file() else read_fer_folder(path)
     if cf is not None:
         usage = torch.tensor([USAGES.index(u) for u in data.usage], dtype=torch.uint8)
-        _save_atomic(dict(x=data.x, y=data.y, usage=usage, source=json.dumps(data.source)), cf)
+        _atomic_write(cf, lambda p: torch.save(dict(x=data.x, y=data.y, usage=usage, source=json.dumps(data.source)), p))
     return data
 
 # %% ../nbs/00_data.ipynb #9b7e21f2

@@ -26,7 +26,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .data import (FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats,
-                             set_seed, show_batch, synthetic_fer)
+                             set_seed, show_batch, synthetic_fer, _atomic_write)
 
 # %% ../nbs/01_logistic.ipynb #188b839d
 def accuracy(outputs:torch.Tensor, labels:torch.Tensor)->torch.Tensor:
@@ -280,26 +280,18 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
             'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')} | {'faces': len(data)}, **extra}
 
 # %% ../nbs/01_logistic.ipynb #bc66df88
-def _atomic_write(path:Path, write):
-    "Call `write(tmp)` on a temporary file next to `path`, then rename it to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        write(tmp)
-        umask = os.umask(0); os.umask(umask); os.chmod(tmp, 0o666 & ~umask)   # as a plain open() would (some writers make 0600 files)
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
-
 def save_record(record:dict, folder='results')->Path:
-    "Write `record` to `folder/<name>.json`, atomically."
+    "Write `record` to `folder/<name>.json`, atomically (`_atomic_write` from `00_data`)."
     return _atomic_write(Path(folder)/f"{record['name']}.json", lambda p: p.write_text(json.dumps(record, indent=1)))
 
 def load_record(name:str, folder='results')->dict:
     "Read the run record `folder/<name>.json`."
     path = Path(folder)/f'{name}.json'
     if not path.exists(): raise FileNotFoundError(f"no run record {path}: run the training cell of the notebook that makes it (with --flags 'slow data')")
-    return json.loads(path.read_text())
+    try: rec = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not a valid run record (damaged or not JSON: {e}); rerun the training that makes it, or restore it from git") from None
+    if not isinstance(rec, dict): raise ValueError(f"{path} is not a valid run record: it holds a {type(rec).__name__}, not a JSON object")
+    return rec
 
 # %% ../nbs/01_logistic.ipynb #1955927c
 def save_weights(model, path)->Path:
