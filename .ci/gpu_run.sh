@@ -39,7 +39,7 @@ notebooks=()
 for arg in "$@"; do
   nb=${arg%%:*}; cap=""; [ "$nb" != "$arg" ] && cap=${arg#*:}
   notebooks+=("$nb")
-  limit=()
+  limit=(); unset FER_COURSE_DEADLINE                             # (a notebook without a limit must not inherit the last one's)
   if [ -n "${FER_COURSE_LIMIT_S:-}" ]; then
     left=$((FER_COURSE_LIMIT_S - SECONDS - KEEP_S))           # SECONDS: since this script started
     [ -n "$cap" ] && [ "$cap" -lt "$left" ] && left=$cap
