@@ -7,7 +7,7 @@ __all__ = ['COURSE_RUNS', 'accuracy', 'ImageClassificationBase', 'LogisticRegres
            'fit_one_cycle', 'confusion_matrix', 'macro_f1', 'recall_by_class', 'plot_confusion', 'TrainConfig',
            'get_loaders', 'run_training', 'device_name', 'n_params', 'make_record', 'save_record', 'load_record',
            'save_weights', 'load_weights', 'results_table', 'check_fer2013_run', 'run_summary', 'plot_accuracies',
-           'plot_losses', 'predict_image', 'show_predictions']
+           'plot_losses', 'predict_image', 'show_predictions', 'accuracy_se']
 
 # %% ../nbs/01_logistic.ipynb #0b96d9b5
 import datetime, json, os, platform, subprocess, time
@@ -377,3 +377,9 @@ def show_predictions(model, loader, n:int=16, title:str=None, seed:int=0):
     model.eval(); dev = next(model.parameters()).device
     with torch.no_grad(): preds = model(xb[idx].to(dev)).argmax(1).cpu()
     return show_batch(xb[idx], yb[idx].cpu(), preds, n=n, mean=loader.mean, std=loader.std, title=title)
+
+# %% ../nbs/01_logistic.ipynb #c5285b75
+def accuracy_se(acc:float, n:int)->float:
+    "The standard error of an accuracy `acc` measured on `n` faces, each right or wrong on its own (binomial): sqrt(acc (1 - acc) / n)."
+    return (acc * (1 - acc) / n) ** 0.5
+
