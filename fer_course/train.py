@@ -378,7 +378,7 @@ def show_predictions(model, loader, n:int=16, title:str=None, seed:int=0):
     with torch.no_grad(): preds = model(xb[idx].to(dev)).argmax(1).cpu()
     return show_batch(xb[idx], yb[idx].cpu(), preds, n=n, mean=loader.mean, std=loader.std, title=title)
 
-# %% ../nbs/01_logistic.ipynb #c5285b75
+# %% ../nbs/01_logistic.ipynb #3aa5863b
 def accuracy_se(acc:float, n:int)->float:
     "The standard error of an accuracy `acc` measured on `n` faces, each right or wrong on its own (binomial): sqrt(acc (1 - acc) / n)."
     return (acc * (1 - acc) / n) ** 0.5
