@@ -112,8 +112,9 @@ def ship_candidates(folder='results')->list:
     recs = [load_record(n, folder) for n in SHIP_CANDIDATES if (Path(folder)/f'{n}.json').exists()]
     teacher = load_record('resnet', folder)['date'] if (Path(folder)/'resnet.json').exists() else None
     for r in [r for r in recs if r['name'] == 'resnet_distilled' and (teacher is None or r.get('teacher_date') != teacher)]:
-        warnings.warn(f"{Path(folder)/'resnet_distilled.json'} was distilled from another resnet run than {Path(folder)/'resnet.json'} "
-                      f"(teacher of {r.get('teacher_date')}, resnet of {teacher}): left out; rerun the distillation in 04_resnet")
+        why = (f"there is no {Path(folder)/'resnet.json'}, the record of its teacher" if teacher is None else
+               f"it was distilled from another resnet run than {Path(folder)/'resnet.json'} (its teacher's record is dated {r.get('teacher_date')}, the one there {teacher})")
+        warnings.warn(f"{Path(folder)/'resnet_distilled.json'} left out: {why}; rerun the distillation in 04_resnet")
         recs.remove(r)
     if not recs: raise FileNotFoundError(f"none of {SHIP_CANDIDATES} has a record in {folder}")
     return recs
