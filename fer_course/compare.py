@@ -20,7 +20,7 @@ from .cnn import CNN
 from .data import FER_CLASSES
 from .feedforward import FeedForward
 from .resnet import ResNet9
-from .train import LogisticRegression, TrainConfig, load_record, load_weights, plot_confusion, recall_by_class, results_table
+from .train import LogisticRegression, TrainConfig, class_probs, load_record, load_weights, plot_confusion, recall_by_class, results_table
 
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
@@ -75,9 +75,7 @@ def predict_probs(model, loader, tta:bool=False)->tuple:
     model.eval(); dev = next(model.parameters()).device
     ps, ys = [], []
     for xb, yb in loader:
-        xb = xb.to(dev); p = F.softmax(model(xb).float(), 1)
-        if tta: p = (p + F.softmax(model(xb.flip(-1)).float(), 1)) / 2
-        ps.append(p.cpu()); ys.append(yb.cpu())
+        ps.append(class_probs(model, xb.to(dev), tta).cpu()); ys.append(yb.cpu())
     return torch.cat(ps), torch.cat(ys)
 
 
