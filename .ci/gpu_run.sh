@@ -9,7 +9,8 @@
 # with execnb, in-process (there is no Jupyter there). Then it packs the executed notebooks and the run records and
 # weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN (the device tool brings back at
 # most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB), next to log.txt and gpu.txt.
-# Back here, from the repository root:  cat <files_at>/fer_out.tar.part* | tar -xv
+# Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tar
+# over the tree, edits what waited for the run; its docstring says what is left to do by hand).
 # FER_COURSE_LIMIT_S=N: everything, set-up included, ends within N seconds of this script's start (set N below the
 # device call's timeout_s): each notebook is interrupted when its time is up, and what its finished cells saved
 # (04 saves its record after every run), and the notebook with the outputs of the cells that ran, still reach $OUT.
