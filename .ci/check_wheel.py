@@ -1,6 +1,7 @@
 """Check that a fer_course wheel holds the library, its metadata and the shipped weights, and no data:
 no CSV, no images, nothing large. The shipped weights (fer_course/weights/<name>.safetensors, with the run
-record <name>.json that says how they were trained) must be there, each pair complete, at most 15 MB each."""
+record <name>.json that says how they were trained) must be there, each pair complete, at most 15 MB each. Its
+requirements keep OpenCV below 5: OpenCV 5's packages carry no Haar cascade, which predict finds faces with."""
 import sys, zipfile
 whl = sys.argv[1]
 infos = zipfile.ZipFile(whl).infolist()
@@ -17,3 +18,6 @@ shipped = ', '.join(f"{w.split('/')[-1]} ({size[w] / 1e6:.1f} MB)" for w in weig
 print(f"{whl.split('/')[-1]}: {len(names)} files; modules: {', '.join(m.split('/')[-1] for m in mods)}; weights: {shipped}")
 if not weights: sys.exit("the wheel ships no weights (fer_course/weights/*.safetensors): `pip install fer_course` could not predict offline")
 if bad or big: sys.exit(f"unexpected files in the wheel: {bad + big}")
+meta = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
+cv = [l for l in meta.splitlines() if l.startswith('Requires-Dist: opencv-python-headless')]
+if len(cv) != 1 or '<5' not in cv[0]: sys.exit(f"the wheel must require opencv-python-headless below 5 (OpenCV 5 has no Haar cascade); it says {cv}")
