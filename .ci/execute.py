@@ -15,7 +15,9 @@ so the `data` cells find the real FER2013.
 
 `--engine execnb` runs the notebook in-process with execnb's IPython shell instead of a Jupyter kernel (what
 `nbdev_test` uses; for machines without Jupyter, such as the GPU machine: see .ci/gpu_run.sh). It skips
-`nbdev_clean` when nbdev is not installed.
+`nbdev_clean` when nbdev is not installed. There fastprogress draws console bars, whose updates are carriage returns
+in one stream output; both engines save a stream as a terminal or Jupyter shows it (`terminal_text`), so the saved
+notebook holds each bar's last state, not its thousands of updates.
 """
 import argparse, re, subprocess, sys, time
 from configparser import ConfigParser
@@ -49,6 +51,22 @@ def clean(path):
     if exe.exists(): subprocess.run([exe, '--fname', str(path)], check=True, cwd=ROOT)
     else: print(f"nbdev_clean not found: {path.name} is not cleaned (run nbdev_clean before committing)")
 
+def terminal_text(text:str)->str:
+    "What a terminal or Jupyter shows of `text`: a carriage return sends the cursor back to the line's start, and what follows overwrites it."
+    lines = []
+    for line in text.replace('\r\n', '\n').split('\n'):
+        shown = ''
+        for part in line.split('\r'): shown = part + shown[len(part):]
+        lines.append(shown.rstrip(' ') if '\r' in line else line)   # (trailing blanks of an overwritten bar show as nothing)
+    return '\n'.join(lines)
+
+def show_streams(nb):
+    "Save stream outputs as they are displayed: a console progress bar (fastprogress without Jupyter, as under execnb) leaves its last state, not every update."
+    for cell in nb['cells']:
+        for o in cell.get('outputs', []):
+            if o.get('output_type') == 'stream' and '\r' in (text := ''.join(o['text']) if isinstance(o['text'], list) else o['text']):
+                o['text'] = terminal_text(text)
+
 def execute_execnb(path, flags, skip_texts=(), exclude=()):
     "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving what ran."
     import os
@@ -69,6 +87,7 @@ def execute_execnb(path, flags, skip_texts=(), exclude=()):
         shell.run_all(nb, exc_stop=True, preproc=preproc)
     finally:
         os.chdir(cwd)
+        show_streams(nb)
         write_nb(nb, path)     # also after an error or an interrupt: the cells that ran keep their outputs
         clean(path)
         print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
@@ -88,6 +107,7 @@ def execute(path, flags, timeout, skip_texts=(), exclude=()):
                 if cell.cell_type == 'code' and should_run(cell.source, skip_flags_, flags, skip_texts, exclude):
                     client.execute_cell(cell, i); ran += 1
     finally:
+        show_streams(nb)
         nbformat.write(nb, path)   # also after an error or an interrupt: the cells that ran keep their outputs
         clean(path)
         print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")

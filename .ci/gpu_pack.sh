@@ -5,14 +5,17 @@
 #   bash .ci/gpu_pack.sh            (needs ../shared/data/fer2013 and ../shared/tools/fer_pack.py, as on our machines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .devdata/wheels
+rm -rf .devdata/wheels; mkdir -p .devdata/wheels   # afresh: two versions of one package stop the install there
 [ -f .devdata/fer2013.xz ] || .venv/bin/python ../shared/tools/fer_pack.py pack ../shared/data/fer2013/fer2013.csv.gz .devdata/fer2013.xz
 cp ../shared/tools/fer_pack.py .devdata/
 .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .devdata/wheels \
-  fastcore==1.14.5 fastprogress==1.1.6 execnb==0.1.18 \
+  fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18 \
   ipython ipython-pygments-lexers decorator matplotlib-inline pexpect ptyprocess prompt_toolkit wcwidth \
   stack_data executing asttokens pure_eval traitlets 2>&1 | grep -v '^WARNING: Location' || true
+# fastprogress 1.0.5, not 1.1.x: 1.1 imports python-fasthtml (a web framework, a dozen more packages, some compiled), which
+# the GPU machine lacks; 1.0.5 has the same master_bar/progress_bar and needs nothing (a CPU smoke test under Python 3.12
+# with only the GPU machine's packages found this: ModuleNotFoundError: No module named 'fasthtml').
 # not carried: safetensors, tabulate, packaging, pygments and opencv are on the GPU machine's image (KINDS.md's list);
 # jedi and parso: IPython runs without them (completion only). Each MB counts: the carry's limit is 64 MiB.
 rm -f .devdata/wheels/jedi-* .devdata/wheels/parso-* .devdata/wheels/safetensors-* .devdata/wheels/tabulate-* .devdata/wheels/packaging-* .devdata/wheels/pygments-*
