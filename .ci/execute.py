@@ -19,7 +19,7 @@ so the `data` cells find the real FER2013.
 in one stream output; both engines save a stream as a terminal or Jupyter shows it (`terminal_text`), so the saved
 notebook holds each bar's last state, not its thousands of updates.
 """
-import argparse, re, subprocess, sys, time
+import argparse, re, signal, subprocess, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -112,7 +112,10 @@ def execute(path, flags, timeout, skip_texts=(), exclude=()):
         clean(path)
         print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
 
+def _interrupted(signum, frame): raise KeyboardInterrupt(f"stopped by signal {signum}")
+
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, _interrupted)   # a TERM (a time limit: timeout, gpu_run.sh) stops the run as Ctrl-C does: the notebook is saved
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('notebooks', nargs='+', type=Path)
     ap.add_argument('--flags', default='', help='space-separated test flags to run, e.g. "data slow gpu"')

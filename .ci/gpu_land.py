@@ -1,10 +1,10 @@
 """Land the GPU run of 03 and 04 (what `.ci/gpu_run.sh` brought back) in the course, from the repository root:
 
-    .venv/bin/python .ci/gpu_land.py <files_at>          # the folder holding fer_out.tar.part*, log.txt and gpu.txt
+    .venv/bin/python .ci/gpu_land.py <files_at>          # the folder holding fer_out_*.tar.part*, log.txt and gpu.txt
 
-1. Reads <files_at>/fer_out.tar.part* (it refuses any path but the executed notebooks, records and weights of the run)
+1. Reads <files_at>/fer_out_*.tar.part*, one tar per notebook (it refuses any path but the executed notebooks, records and weights)
    and checks the records in it before unpacking anything (`check_fer2013_run`: the whole FER2013, every epoch, not a
-   smoke test; trained on a CUDA GPU; cnn and resnet present). Prints them, then unpacks the tar over the tree.
+   smoke test; trained on a CUDA GPU; cnn and resnet present). Prints them, then unpacks the tars over the tree.
 2. Edits the notebooks now that the records exist. Each edit fails, naming the notebook, if its text is not found.
    - The "**Owed:**" paragraph of 03's and 04's Results sections goes.
    - Their results cells (flagged `slow` and `gpu` like the training, since they had no record to read) lose `slow`.
@@ -37,41 +37,49 @@ FLAG_RE = re.compile(r'^#\|\s*(\w+)\s*$')
 
 def die(msg): sys.exit(f"gpu_land: {msg}")
 
-def read_tar(files_at:Path)->tarfile.TarFile:
-    "The tar gpu_run.sh split into parts, read into memory; it refuses any path but the run's notebooks, records and weights."
-    parts = sorted(files_at.glob('fer_out.tar.part*'))
-    if not parts: die(f"no fer_out.tar.part* in {files_at} (the device call's files_at)")
-    tar = tarfile.open(fileobj=io.BytesIO(b''.join(p.read_bytes() for p in parts)))
-    for m in tar.getmembers():
-        if not (m.isfile() and (m.name in RUN_NOTEBOOKS or re.fullmatch(r'nbs/(results|models)/[\w.-]+\.(json|safetensors)', m.name))):
-            die(f"refusing {m.name!r} in the tar: only {sorted(RUN_NOTEBOOKS)} and files in nbs/results/, nbs/models/")
-    if missing := RUN_NOTEBOOKS - set(tar.getnames()): die(f"the tar lacks {sorted(missing)}: the GPU run did not get to it (see log.txt)")
-    return tar
+class Returned:
+    "The tars gpu_run.sh wrote, one per notebook (fer_out_<notebook>.tar.partNN), read into memory; later ones win a path both hold."
+    def __init__(self, files_at:Path):
+        groups = sorted({p.name.split('.tar.part')[0] for p in files_at.glob('fer_out*.tar.part*')})
+        if not groups: die(f"no fer_out*.tar.part* in {files_at} (the device call's files_at)")
+        self.tars, self.where = [], {}
+        for g in groups:
+            tar = tarfile.open(fileobj=io.BytesIO(b''.join(p.read_bytes() for p in sorted(files_at.glob(f'{g}.tar.part*')))))
+            for m in tar.getmembers():
+                if not (m.isfile() and (m.name in RUN_NOTEBOOKS or re.fullmatch(r'nbs/(results|models)/[\w.-]+\.(json|safetensors)', m.name))):
+                    die(f"refusing {m.name!r} in {g}: only {sorted(RUN_NOTEBOOKS)} and files in nbs/results/, nbs/models/")
+                self.where[m.name] = (tar, m)
+            self.tars.append(tar)
+        print(f"returned: {', '.join(groups)}: {len(self.where)} files")
+        if missing := RUN_NOTEBOOKS - set(self.where):
+            die(f"no executed {sorted(missing)} came back: the GPU run did not finish it (see log.txt next to the parts). "
+                "Land by hand what did come back, or run the missing notebook again; nothing unpacked")
+    def names(self): return set(self.where)
+    def read(self, name): tar, m = self.where[name]; return tar.extractfile(m).read()
+    def unpack(self):
+        for tar in self.tars: tar.extractall(ROOT, filter='data')
+        for name, (_, m) in sorted(self.where.items()): print(f"unpacked {name} ({m.size:,} bytes)")
 
-def check_records(tar, accept_smoke:bool)->dict:
-    "Check the records of GPU_MODELS in `tar` before anything is unpacked; cnn and resnet must be there."
+def check_records(ret, accept_smoke:bool)->dict:
+    "Check the records of GPU_MODELS that came back, before anything is unpacked; cnn and resnet must be there."
     sys.path.insert(0, str(ROOT))
     from fer_course.train import check_fer2013_run
-    recs, names = {}, set(tar.getnames())
+    recs = {}
     for n in GPU_MODELS:
         p = f'nbs/results/{n}.json'
-        if p not in names: continue
-        rec = json.loads(tar.extractfile(p).read())
+        if p not in ret.names(): continue
+        rec = json.loads(ret.read(p))
         try: check_fer2013_run(rec, smoke=accept_smoke)
-        except AssertionError as e: die(f"{p} in the tar: {e}; nothing unpacked")
+        except AssertionError as e: die(f"{p} that came back: {e}; nothing unpacked")
         if not accept_smoke and rec['device'].startswith(('cpu', 'Apple MPS')):   # device_name: a CUDA GPU's name, else these
-            die(f"{p} in the tar: trained on {rec['device']!r}, not on a CUDA GPU; nothing unpacked")
+            die(f"{p} that came back: trained on {rec['device']!r}, not on a CUDA GPU; nothing unpacked")
         m = rec['metrics']
         print(f"{n}: PrivateTest {m['PrivateTest']['accuracy']:.2%}, PublicTest {m['PublicTest']['accuracy']:.2%}, "
               f"{rec['train_seconds']:.0f} s on {rec['device']}, seed {rec['seed']}, {rec['date'][:19]}" + (" (SMOKE)" if rec.get('smoke') else ""))
         recs[n] = rec
     for n in ('cnn', 'resnet'):
-        if n not in recs: die(f"no record of {n} in the tar: the GPU run did not finish it (see log.txt next to the parts); nothing unpacked")
+        if n not in recs: die(f"no record of {n} came back: the GPU run did not finish it (see log.txt next to the parts); nothing unpacked")
     return recs
-
-def unpack(tar):
-    tar.extractall(ROOT, filter='data')
-    for m in tar.getmembers(): print(f"unpacked {m.name} ({m.size:,} bytes)")
 
 def load_nb(stem): return json.loads((NBS/f'{stem}.ipynb').read_text())
 def save_nb(stem, nb): (NBS/f'{stem}.ipynb').write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')   # nbdev_clean formats it after
@@ -158,14 +166,20 @@ def main():
     ap.add_argument('--accept-smoke', action='store_true', help='accept smoke-test records (a CPU test of this script, on a copy of the tree)')
     a = ap.parse_args()
     os.chdir(ROOT)
-    tar = read_tar(a.files_at)
-    recs = check_records(tar, a.accept_smoke)
+    ret = Returned(a.files_at)
+    recs = check_records(ret, a.accept_smoke)
     # every edit is made in memory first (03 and 04 as the GPU run executed them), so a failed one leaves the tree as it was
-    nbs = {stem: json.loads(tar.extractfile(f'nbs/{stem}.ipynb').read()) for stem in ('03_cnn', '04_resnet')}
+    nbs = {stem: json.loads(ret.read(f'nbs/{stem}.ipynb')) for stem in ('03_cnn', '04_resnet')}
+    for stem, nb in nbs.items():   # a notebook stopped by its time limit, or failed, is saved up to that cell with the error
+        for i, c in enumerate(nb['cells']):
+            for o in c.get('outputs', []):
+                if o.get('output_type') == 'error':
+                    die(f"{stem} came back stopped at cell {i} ({o.get('ename')}: {o.get('evalue', '')[:120]}): its results cells did not run. "
+                        "See log.txt; run it again, or land by hand what came back; nothing unpacked")
     said = [land_run_notebook(stem, nb) for stem, nb in nbs.items()]
     nbs['05_compare'] = load_nb('05_compare'); said.append(land_compare(nbs['05_compare'], recs))
     bt = ROOT/'.ci/browser_test.py'; bt_src = land_browser_test(bt.read_text())
-    unpack(tar)
+    ret.unpack()
     for stem, nb in nbs.items(): save_nb(stem, nb)
     bt.write_text(bt_src)
     print('\n'.join(said + ["browser_test.py: 'Owed' no longer expected on 03 and 04"]))

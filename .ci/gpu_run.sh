@@ -6,14 +6,18 @@
 # (a session has 15 minutes of device time, the machine's start included; one call avoids a second start).
 # NB[:S] executes notebook NB, for at most S seconds if given, top to bottom with the flags "data slow gpu cpu" but
 # without the cells flagged both `slow` and `cpu` (the CPU variants' training: their records come from CPU runs),
-# with execnb, in-process (there is no Jupyter there). Then it packs the executed notebooks and the run records and
-# weights this run wrote into one tar in parts of 15 MiB, $OUT/fer_out.tar.partNN (the device tool brings back at
-# most 8 files of at most 16 MiB each; the full ResNet9's weights alone are 26 MB), next to log.txt and gpu.txt.
-# Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tar
+# with execnb, in-process (there is no Jupyter there). After each notebook it packs the executed notebook and the run
+# records and weights it wrote into a tar in parts of 15 MiB, $OUT/fer_out_<notebook>.tar.partNN (the device tool
+# brings back at most 8 files of at most 16 MiB each; the full CNN's weights are 19 MB, the ResNet9's 26 MB: 03 and 04
+# make two parts each), next to log.txt and gpu.txt.
+# Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tars
 # over the tree, edits what waited for the run; its docstring says what is left to do by hand).
 # FER_COURSE_LIMIT_S=N: everything, set-up included, ends within N seconds of this script's start (set N below the
 # device call's timeout_s): each notebook is interrupted when its time is up, and what its finished cells saved
 # (04 saves its record after every run), and the notebook with the outputs of the cells that ran, still reach $OUT.
+# The device call may stop sooner: its limit is timeout_s or the device time left after the machine's start, whichever
+# is less. Then the notebooks already done are in $OUT, and a TERM stops the running one and packs what it saved
+# (tested on a CPU: `timeout -s TERM 100 bash .ci/gpu_run.sh ...`); gpu_land.py refuses a notebook that was stopped.
 # Each notebook also gets FER_COURSE_DEADLINE (Unix time) with the time it has: 04 fits its ablation, its seeds, its
 # distilled model and its speed table into it, in that order of sacrifice (the ablation's steps go first, the base run never).
 # On a CPU (to test this script) it runs the same cells on whatever FER2013_PATH points to; FER_COURSE_SMOKE=1 makes
@@ -35,27 +39,43 @@ fi
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no GPU") | tee "$OUT/gpu.txt"
 # everything the notebooks import, before any training: a missing package fails here in seconds, not after a run
 python3 -c "import torch, execnb, fastprogress, safetensors, cv2, fer_course.cnn, fer_course.resnet, fer_course.compare; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
+# After each notebook, what it made goes to $OUT at once, as its own tar: if the device call is stopped later, the
+# notebooks already done still come back. If this script is sent TERM (the call's own limit: set FER_COURSE_LIMIT_S
+# lower if the device's limit_s may be), it packs the records and weights the running notebook has saved so far.
+pack() {   # pack TAG [NOTEBOOK]: NOTEBOOK and the files nbs/results and nbs/models gained since the last pack
+  local tag=$1 files=() f next; shift; files=("$@"); next=$(mktemp); touch "$next"
+  while IFS= read -r -d '' f; do files+=("$f"); done < <(find nbs/results nbs/models -type f -newer "$marker" -print0 2>/dev/null)
+  mv "$next" "$marker"
+  [ ${#files[@]} -gt 0 ] || return 0
+  tar -cf - "${files[@]}" | split -b 15M -d - "$OUT/fer_out_$tag.tar.part"
+  cat "$OUT/fer_out_$tag.tar.part"* | tar -tv | tee -a "$OUT/log.txt"
+}
+running=""
+on_term() {   # stop the running notebook as its own time limit does (execute.py saves it on TERM), then pack what it saved
+  echo "gpu_run.sh: TERM received: stopping ${running:-nothing} and packing what it saved" | tee -a "$OUT/log.txt"
+  pkill -TERM -f '[.]ci/execute[.]py' 2>/dev/null; wait
+  [ -n "$running" ] && pack "$(basename "$running" .ipynb)" "$running"
+  exit 143
+}
+trap on_term TERM
 status=0
-notebooks=()
 for arg in "$@"; do
   nb=${arg%%:*}; cap=""; [ "$nb" != "$arg" ] && cap=${arg#*:}
-  notebooks+=("$nb")
   limit=(); unset FER_COURSE_DEADLINE                             # (a notebook without a limit must not inherit the last one's)
   if [ -n "${FER_COURSE_LIMIT_S:-}" ]; then
     left=$((FER_COURSE_LIMIT_S - SECONDS - KEEP_S))           # SECONDS: since this script started
     [ -n "$cap" ] && [ "$cap" -lt "$left" ] && left=$cap
     if [ "$left" -lt 60 ]; then echo "$nb: not run, ${left} s left" | tee -a "$OUT/log.txt"; status=1; continue; fi
-    limit=(timeout --signal=INT --kill-after=10 "$left"); export FER_COURSE_DEADLINE=$(( $(date +%s) + left ))
+    limit=(timeout --signal=TERM --kill-after=10 "$left"); export FER_COURSE_DEADLINE=$(( $(date +%s) + left ))
   elif [ -n "$cap" ]; then
-    limit=(timeout --signal=INT --kill-after=10 "$cap"); export FER_COURSE_DEADLINE=$(( $(date +%s) + cap ))
+    limit=(timeout --signal=TERM --kill-after=10 "$cap"); export FER_COURSE_DEADLINE=$(( $(date +%s) + cap ))
   fi
   echo "$nb: $( [ ${#limit[@]} -gt 0 ] && echo "at most ${limit[3]} s" || echo "no time limit")" | tee -a "$OUT/log.txt"
-  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu cpu" --exclude "slow cpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" || status=1
+  running=$nb   # (in the background, so that a TERM to this script is handled at once, not when the notebook ends)
+  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu cpu" --exclude "slow cpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" &
+  wait $! || status=1
+  running=""; pack "$(basename "$nb" .ipynb)" "$nb"
 done
-files=("${notebooks[@]}")
-while IFS= read -r -d '' f; do files+=("$f"); done < <(find nbs/results nbs/models -type f -newer "$marker" -print0 2>/dev/null)
-tar -cf - "${files[@]}" | split -b 15M -d - "$OUT/fer_out.tar.part"
-cat "$OUT"/fer_out.tar.part* | tar -tv | tee -a "$OUT/log.txt"
 ls -la "$OUT"
 echo "gpu_run.sh: done in $SECONDS s, status $status" | tee -a "$OUT/log.txt"
 exit $status
