@@ -31,6 +31,7 @@ GPU_MODELS = ('cnn', 'resnet', 'resnet_distilled')
 KEEP_GPU = {'03_cnn': ["'models/cnn.safetensors'", 'show_feature_maps(model', 'show_predictions(model'],
             '04_resnet': ["'models/resnet.safetensors'"],
             '05_compare': ["('cnn', lambda m: m.features[-1][1])"]}
+GOALS = [('cnn', .68, 60, 4), ('resnet', .735, 180, 5), ('resnet_distilled', .72, None, 6)]   # model, PrivateTest, training s, issue
 OWED_RE = re.compile(r'\n\n\*\*Owed:\*\*[^\n]*')                   # the Owed paragraph under a Results heading
 FLAG_RE = re.compile(r'^#\|\s*(\w+)\s*$')
 
@@ -77,6 +78,11 @@ def check_records(ret, accept_smoke:bool)->dict:
         print(f"{n}: PrivateTest {m['PrivateTest']['accuracy']:.2%}, PublicTest {m['PublicTest']['accuracy']:.2%}, "
               f"{rec['train_seconds']:.0f} s on {rec['device']}, seed {rec['seed']}, {rec['date'][:19]}" + (" (SMOKE)" if rec.get('smoke') else ""))
         recs[n] = rec
+    for n, acc, secs, issue in GOALS:   # the issues' goals, to report in the closing note (met or not, as measured)
+        if n in recs:
+            r = recs[n]; a, t = r['metrics']['PrivateTest']['accuracy'], r['train_seconds']
+            print(f"goal of issue {issue}: {n} >= {acc:.1%} PrivateTest" + (f" in < {secs} s" if secs else "") + f": {a:.2%}"
+                  + (f" in {t:.0f} s" if secs else "") + (" -- met" if a >= acc and (not secs or t < secs) else " -- NOT met"))
     for n in ('cnn', 'resnet'):
         if n not in recs: die(f"no record of {n} came back: the GPU run did not finish it (see log.txt next to the parts); nothing unpacked")
     return recs
