@@ -39,9 +39,6 @@ fi
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "no GPU") | tee "$OUT/gpu.txt"
 # everything the notebooks import, before any training: a missing package fails here in seconds, not after a run
 python3 -c "import torch, execnb, fastprogress, safetensors, cv2, fer_course.cnn, fer_course.resnet, fer_course.compare; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
-# After each notebook, what it made goes to $OUT at once, as its own tar: if the device call is stopped later, the
-# notebooks already done still come back. If this script is sent TERM (the call's own limit: set FER_COURSE_LIMIT_S
-# lower if the device's limit_s may be), it packs the records and weights the running notebook has saved so far.
 pack() {   # pack TAG [NOTEBOOK]: NOTEBOOK and the files nbs/results and nbs/models gained since the last pack
   local tag=$1 files=() f next; shift; files=("$@"); next=$(mktemp); touch "$next"
   while IFS= read -r -d '' f; do files+=("$f"); done < <(find nbs/results nbs/models -type f -newer "$marker" -print0 2>/dev/null)
