@@ -185,8 +185,11 @@ d = { 'settings': { 'branch': 'main',
                                   'fer_course.train.predict_image': ('logistic.html#predict_image', 'fer_course/train.py'),
                                   'fer_course.train.recall_by_class': ('logistic.html#recall_by_class', 'fer_course/train.py'),
                                   'fer_course.train.results_table': ('logistic.html#results_table', 'fer_course/train.py'),
+                                  'fer_course.train.run_metrics': ('logistic.html#run_metrics', 'fer_course/train.py'),
                                   'fer_course.train.run_summary': ('logistic.html#run_summary', 'fer_course/train.py'),
                                   'fer_course.train.run_training': ('logistic.html#run_training', 'fer_course/train.py'),
                                   'fer_course.train.save_record': ('logistic.html#save_record', 'fer_course/train.py'),
                                   'fer_course.train.save_weights': ('logistic.html#save_weights', 'fer_course/train.py'),
-                                  'fer_course.train.show_predictions': ('logistic.html#show_predictions', 'fer_course/train.py')}}}
+                                  'fer_course.train.show_predictions': ('logistic.html#show_predictions', 'fer_course/train.py'),
+                                  'fer_course.train.tta_name': ('logistic.html#tta_name', 'fer_course/train.py'),
+                                  'fer_course.train.tta_views': ('logistic.html#tta_views', 'fer_course/train.py')}}}

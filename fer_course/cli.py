@@ -119,8 +119,8 @@ def cmd_evaluate(args):
     _, valid_dl, test_dl = get_loaders(data, cfg, args.device or 'cpu')
     model.to(valid_dl.device)
     for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
-        r = evaluate(model, dl, cfg.tta)
-        print(f"{usage:12s} accuracy {r['valid_acc']:.4f}  loss {r['valid_loss']:.4f}  macro-F1 {macro_f1(confusion_matrix(model, dl, cfg.tta)):.4f}")
+        r = evaluate(model, dl, cfg.tta, cfg.tta_shift)
+        print(f"{usage:12s} accuracy {r['valid_acc']:.4f}  loss {r['valid_loss']:.4f}  macro-F1 {macro_f1(confusion_matrix(model, dl, cfg.tta, cfg.tta_shift)):.4f}")
     print(f"model {args.name} ({rec['model']['class']}, trained on {rec['data']['kind']}), data: {data.describe()}")
 
 # %% ../nbs/07_cli.ipynb #a88e30f2
@@ -195,6 +195,7 @@ def _train_options(t:argparse.ArgumentParser):
     t.add_argument('--sched', choices=list(_SCHEDS), default=None, help='learning-rate schedule (default: the recipe)')
     t.add_argument('--flip', action=argparse.BooleanOptionalAction, default=None, help='random horizontal flips (default: the recipe)')
     t.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None, help='evaluate on the faces and their mirror images (default: the recipe)')
+    t.add_argument('--tta-shift', type=_number(int, 0), default=None, help='evaluate also on the faces moved by this many pixels down, up, right and left (default: the recipe)')
     t.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda, then mps, then cpu, whichever is there)')
     t.add_argument('--name', default=None, help='name of the run, for <name>.json and <name>.safetensors (default: the model name)')
     t.add_argument('--results', default='runs', help='folder to write the run record <name>.json to (default runs/)')

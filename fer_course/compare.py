@@ -70,12 +70,12 @@ def load_model(name:str, results='results', models='models'):
 
 # %% ../nbs/05_compare.ipynb #d209fa66
 @torch.no_grad()
-def predict_probs(model, loader, tta:bool=False)->tuple:
-    "Class probabilities (N, 7) of `model` for every face of `loader`, in order, and the labels; `tta` averages in the mirrored faces, as `evaluate` does."
+def predict_probs(model, loader, tta:bool=False, tta_shift:int=0)->tuple:
+    "Class probabilities (N, 7) of `model` for every face of `loader`, in order, and the labels; `tta` and `tta_shift` average over more views, as in `evaluate`."
     model.eval(); dev = next(model.parameters()).device
     ps, ys = [], []
     for xb, yb in loader:
-        ps.append(class_probs(model, xb.to(dev), tta).cpu()); ys.append(yb.cpu())
+        ps.append(class_probs(model, xb.to(dev), tta, tta_shift).cpu()); ys.append(yb.cpu())
     return torch.cat(ps), torch.cat(ys)
 
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .compare import WEIGHTS_DIR, build_model   # WEIGHTS_DIR: the weights shipped inside the package
 from .data import FER_CLASSES, IMG_SIZE
-from .train import load_weights
+from .train import load_weights, tta_views
 
 # %% ../nbs/06_predict.ipynb #f71623b6
 class FaceWarning(UserWarning):
@@ -195,6 +195,7 @@ class FacePredictor:
                  record:dict=None, # the model's run record (needs `norm`)
                  margin:float=MARGIN, min_size:int=48, max_side:int=1280,
                  tta:bool=None, # average with the mirrored face; None: as the record's config says
+                 tta_shift:int=None, # average also with the face moved by this many pixels each way (`tta_views`); None: as the record's config says
                  fast:bool=True, # fold batch norms into convolutions for inference (`fuse_for_inference`)
                  chunk:int=64): # faces per forward pass
         if model is None: model, record = load_pretrained()
@@ -203,8 +204,9 @@ class FacePredictor:
         self.net = (fuse_for_inference(self.model) if fast else self.model).to(memory_format=torch.channels_last)   # what classifies: channels-last is faster on CPUs too
         self.margin, self.min_size, self.max_side, self.cascade, self.chunk = margin, min_size, max_side, _cascade(), chunk
         self.tta = record.get('config', {}).get('tta', False) if tta is None else tta
+        self.tta_shift = record.get('config', {}).get('tta_shift', 0) if tta_shift is None else tta_shift
         self.device = next(model.parameters()).device
-    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta})"
+    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift})"
 
 # %% ../nbs/06_predict.ipynb #89dea870
 @patch
@@ -214,10 +216,9 @@ def classify(self:FacePredictor, xb:torch.Tensor)->torch.Tensor: # (N, 7) probab
     out = []
     with torch.inference_mode():
         for x in xb.split(self.chunk):
-            x, n = x.to(self.device).contiguous(memory_format=torch.channels_last), len(x)
-            if self.tta: x = torch.cat([x, x.flip(-1)])                 # the faces, then their mirror images, in one pass
-            p = F.softmax(self.net(x).float(), 1)
-            out.append(((p[:n] + p[n:]) / 2) if self.tta else p)
+            views = tta_views(x.to(self.device), self.tta, self.tta_shift)   # the faces (and their mirror images, ...), in one pass
+            p = F.softmax(self.net(torch.cat(views).contiguous(memory_format=torch.channels_last)).float(), 1)
+            out.append(p.view(len(views), len(x), -1).mean(0))
     return torch.cat(out).cpu()
 
 # %% ../nbs/06_predict.ipynb #9eec879f
