@@ -344,13 +344,13 @@ COURSE_RUNS = ('logistic', 'feedforward', 'cnn', 'resnet',          # the runs t
 def results_table(folder='results',
                   names=COURSE_RUNS, # the records to show, in this order; a name without a record yet (a run not made) is left out
                  )->pd.DataFrame:
-    "One row per name in `names` that has a record in `folder`: accuracy on each split, size, time, device, date."
+    "One row per name in `names` that has a record in `folder`: accuracy on each split, the views its faces were judged from (`tta_name`), size, time, device, date."
     rows = []
     for name in names:
         if not (Path(folder)/f'{name}.json').exists(): continue   # not run yet: absent from the table, by design
         r = load_record(name, folder)
         rows.append({'model': name, 'PrivateTest (test)': r['metrics']['PrivateTest']['accuracy'], 'PublicTest (valid)': r['metrics']['PublicTest']['accuracy'],
-                     'macro-F1 (test)': r['metrics']['PrivateTest'].get('macro_f1'), 'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
+                     'macro-F1 (test)': r['metrics']['PrivateTest'].get('macro_f1'), 'TTA': tta_name(r['config'].get('tta', False), r['config'].get('tta_shift', 0)), 'parameters': r['model']['params'], 'epochs': r['epochs'], 'train time (s)': round(r['train_seconds'], 1),
                      'device': r['device'], 'data': r['data']['kind'], 'date': r['date'][:10]})
     return pd.DataFrame(rows)
 
