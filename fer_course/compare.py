@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'ARCHS', 'WEIGHTS_DIR', 'load_records', 'plot_histories', 'recall_table', 'build_model', 'train_config',
-           'load_model', 'predict_probs', 'grad_cam', 'show_grad_cam']
+           'load_model', 'predict_probs', 'prior_correct', 'prior_sweep', 'grad_cam', 'show_grad_cam']
 
 # %% ../nbs/05_compare.ipynb #cf6e9158
 import importlib.resources
@@ -20,7 +20,7 @@ from .cnn import CNN
 from .data import FER_CLASSES
 from .feedforward import FeedForward
 from .resnet import ResNet9
-from .train import LogisticRegression, TrainConfig, class_probs, load_record, load_weights, plot_confusion, recall_by_class, results_table
+from .train import LogisticRegression, TrainConfig, class_probs, confusion_counts, load_record, load_weights, macro_f1, plot_confusion, recall_by_class, results_table
 
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
@@ -78,6 +78,24 @@ def predict_probs(model, loader, tta:bool=False, tta_shift:int=0)->tuple:
         ps.append(class_probs(model, xb.to(dev), tta, tta_shift).cpu()); ys.append(yb.cpu())
     return torch.cat(ps), torch.cat(ys)
 
+
+# %% ../nbs/05_compare.ipynb #d2bc427d
+def prior_correct(probs:torch.Tensor, prior, tau:float=1.)->torch.Tensor:
+    "Class probabilities `probs` (N, C) with the training frequencies of the classes (`prior`: C counts or shares) divided out to the power `tau`, renormalised: 0 leaves them as trained, 1 gives them as if every class had been equally common."
+    prior = torch.as_tensor(prior, dtype=torch.float64)
+    if prior.shape != probs.shape[-1:] or not (prior > 0).all():
+        raise ValueError(f"prior must hold one positive frequency for each of the {probs.shape[-1]} classes, got {prior.tolist()}")
+    q = probs * (prior / prior.sum()).pow(-tau).to(probs.dtype)
+    return q / q.sum(-1, keepdim=True)
+
+def prior_sweep(probs:torch.Tensor, labels:torch.Tensor, prior, taus)->pd.DataFrame:
+    "Accuracy, macro-F1, mean recall and the recall of each class of the predictions from `probs` (N, 7) corrected with `prior` to each power in `taus`, one row per power."
+    rows = []
+    for tau in taus:
+        cm = confusion_counts(labels, prior_correct(probs, prior, tau).argmax(1))
+        recall = recall_by_class(cm).recall
+        rows.append({'tau': tau, 'accuracy': cm.trace().item() / cm.sum().item(), 'macro-F1': macro_f1(cm), 'mean recall': recall.mean(), **recall})
+    return pd.DataFrame(rows).set_index('tau')
 
 # %% ../nbs/05_compare.ipynb #79015878
 def grad_cam(model, x:torch.Tensor, layer, target=None)->tuple:

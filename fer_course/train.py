@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['COURSE_RUNS', 'accuracy', 'ImageClassificationBase', 'LogisticRegression', 'evaluate', 'tta_views', 'tta_name',
-           'class_probs', 'fit', 'overfit_check', 'fit_one_cycle', 'confusion_matrix', 'macro_f1', 'recall_by_class',
-           'plot_confusion', 'TrainConfig', 'get_loaders', 'run_training', 'run_metrics', 'device_name', 'n_params',
-           'make_record', 'save_record', 'load_record', 'save_weights', 'load_weights', 'results_table',
-           'check_fer2013_run', 'run_summary', 'plot_accuracies', 'plot_losses', 'predict_image', 'show_predictions',
-           'accuracy_se']
+           'class_probs', 'fit', 'overfit_check', 'fit_one_cycle', 'confusion_matrix', 'confusion_counts', 'macro_f1',
+           'recall_by_class', 'plot_confusion', 'TrainConfig', 'get_loaders', 'run_training', 'run_metrics',
+           'device_name', 'n_params', 'make_record', 'save_record', 'load_record', 'save_weights', 'load_weights',
+           'results_table', 'check_fer2013_run', 'run_summary', 'plot_accuracies', 'plot_losses', 'predict_image',
+           'show_predictions', 'accuracy_se']
 
 # %% ../nbs/01_logistic.ipynb #0b96d9b5
 import datetime, json, os, platform, subprocess, time
@@ -175,8 +175,12 @@ def confusion_matrix(model, loader, tta:bool=False, tta_shift:int=0)->torch.Tens
     for xb, yb in loader:
         xb = xb.to(dev)
         with _autocast(dev): pred = class_probs(model, xb, tta, tta_shift).argmax(1)
-        cm += torch.bincount(yb.cpu() * n + pred.cpu(), minlength=n * n).reshape(n, n)
+        cm += confusion_counts(yb.cpu(), pred.cpu(), n)
     return cm
+
+def confusion_counts(labels:torch.Tensor, preds:torch.Tensor, n:int=len(FER_CLASSES))->torch.Tensor:
+    "Counts of (true class, predicted class) for the class indices `labels` and `preds`, shape (n, n); rows are the true classes."
+    return torch.bincount(torch.as_tensor(labels) * n + torch.as_tensor(preds), minlength=n * n).reshape(n, n)
 
 def macro_f1(cm)->float:
     "Mean over classes of the F1 score (harmonic mean of precision and recall) from a confusion matrix."
