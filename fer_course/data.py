@@ -103,11 +103,11 @@ class FERData:
     source: dict = field(default_factory=dict)  # kind ('fer2013' or 'synthetic'), format, file name, sha256
     def __len__(self): return len(self.y)
     def __repr__(self): return f"FERData({len(self)} faces, {self.describe()})"
-    def describe(self)->str:
-        "One line naming the data: real FER2013 (with its hash) or the synthetic stand-in."
+    def describe(self, short:bool=False)->str:
+        "One line naming the data: real FER2013 (with its file and hash) or the synthetic stand-in; `short`: just which of the two, for a plot's title."
         s = self.source
-        if s.get('kind') == 'synthetic': return f"SYNTHETIC stand-in (seed {s.get('seed')}), not FER2013"
-        return f"FER2013 from {s.get('name')} ({s.get('format')}, sha256 {str(s.get('sha256'))[:12]}…)"
+        if s.get('kind') == 'synthetic': return "SYNTHETIC stand-in" if short else f"SYNTHETIC stand-in (seed {s.get('seed')}), not FER2013"
+        return "FER2013" if short else f"FER2013 from {s.get('name')} ({s.get('format')}, sha256 {str(s.get('sha256'))[:12]}…)"
 
 # %% ../nbs/00_data.ipynb #362e514b
 def synthetic_fer(n:int=2100, # number of faces

@@ -197,7 +197,7 @@ class FacePredictor:
                  tta:bool=None, # average with the mirrored face; None: as the record's config says
                  tta_shift:int=None, # average also with the face moved by this many pixels each way (`tta_views`); None: as the record's config says
                  fast:bool=True, # fold batch norms into convolutions for inference (`fuse_for_inference`)
-                 chunk:int=64): # faces per forward pass
+                 chunk:int=16): # faces per forward pass: small passes suit a CPU's caches (06's benchmark of chunk sizes); raise it on a GPU
         if model is None: model, record = load_pretrained()
         if not {'mean', 'std'} <= set((record or {}).get('norm') or {}): raise ValueError("FacePredictor needs the model's run record, with its 'norm' (pixel mean and std)")
         self.model, self.record, self.norm = model.eval(), record, record['norm']
