@@ -19,7 +19,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 
 from .compare import MODELS, load_model, train_config
 from .predict import DEFAULT_MODEL, WEIGHTS_DIR, FacePredictor, FaceWarning, available_models, load_pretrained, plot_predictions, read_image
-from .data import FER_CLASSES, class_counts, load_fer2013, pixel_stats, set_seed, show_batch, synthetic_fer
+from .data import FER_CLASSES, IMG_SIZE, class_counts, load_fer2013, pixel_stats, set_seed, show_batch, synthetic_fer
 from .train import (TrainConfig, _OPTS, _SCHEDS, _atomic_write, confusion_matrix, evaluate, get_loaders, macro_f1, make_record,
                               run_training, save_record, save_weights)
 
@@ -116,7 +116,7 @@ def cmd_evaluate(args):
     model, rec = _recorded_or_shipped(args.name, args.results, args.models)
     data = _load_data(args.data, args.synthetic)
     cfg = train_config(rec)
-    _, valid_dl, test_dl = get_loaders(data, cfg, args.device or 'cpu')
+    _, valid_dl, test_dl = get_loaders(data, cfg, args.device or 'cpu', norm=rec.get('norm'))   # the pixels standardised as the model was trained, whatever the file's Training faces
     model.to(valid_dl.device)
     for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
         r = evaluate(model, dl, cfg.tta, cfg.tta_shift)
@@ -167,11 +167,12 @@ _DATA_HELP = ('FER2013 as a CSV, .csv.gz or image folder (default: FER2013_PATH,
               'then a Kaggle download if kagglehub and Kaggle credentials are there)')
 _OUT_HELP = 'the suffix gives the format: .png, .jpg, .pdf, .svg, ...; none: PNG'
 
-def _number(typ, low:float, above:bool=False):
-    "An argparse type: a finite `typ` that is at least `low` (above it, if `above`)."
+def _number(typ, low:float, above:bool=False, below:float=None):
+    "An argparse type: a finite `typ` that is at least `low` (above it, if `above`), and below `below` if given."
     def parse(s:str):
         v = typ(s)                               # a ValueError here: argparse says "invalid int value"
         if not math.isfinite(v) or v < low or (above and v == low): raise argparse.ArgumentTypeError(f"{s!r}: must be {'above' if above else 'at least'} {low}")
+        if below is not None and v >= below: raise argparse.ArgumentTypeError(f"{s!r}: must be below {below}")
         return v
     parse.__name__ = typ.__name__
     return parse
@@ -189,13 +190,13 @@ def _train_options(t:argparse.ArgumentParser):
     t.add_argument('--synthetic', action='store_true', help='train on the synthetic stand-in (a smoke test, not a result)')
     for f, typ, what in (('epochs', _number(int, 1), 'passes over the training split'), ('bs', _number(int, 1), 'batch size'),
                          ('lr', _number(float, 0, above=True), 'learning rate (the peak, with --sched onecycle)'), ('wd', _number(float, 0), 'weight decay'),
-                         ('shift', _number(int, 0), 'random shifts of up to this many pixels'), ('seed', int, 'random seed: initial weights, batches, augmentation')):
+                         ('shift', _number(int, 0, below=IMG_SIZE), 'random shifts of up to this many pixels'), ('seed', _number(int, 0, below=2**32), 'random seed: initial weights, batches, augmentation')):
         t.add_argument(f'--{f}', type=typ, default=None, help=f'{what} (default: the recipe)')
     t.add_argument('--opt', choices=list(_OPTS), default=None, help='optimizer; sgd has momentum 0.9 (default: the recipe)')
     t.add_argument('--sched', choices=list(_SCHEDS), default=None, help='learning-rate schedule (default: the recipe)')
     t.add_argument('--flip', action=argparse.BooleanOptionalAction, default=None, help='random horizontal flips (default: the recipe)')
     t.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None, help='evaluate on the faces and their mirror images (default: the recipe)')
-    t.add_argument('--tta-shift', type=_number(int, 0), default=None, help='evaluate also on the faces moved by this many pixels down, up, right and left (default: the recipe)')
+    t.add_argument('--tta-shift', type=_number(int, 0, below=IMG_SIZE), default=None, help='evaluate also on the faces moved by this many pixels down, up, right and left (default: the recipe)')
     t.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda, then mps, then cpu, whichever is there)')
     t.add_argument('--name', default=None, help='name of the run, for <name>.json and <name>.safetensors (default: the model name)')
     t.add_argument('--results', default='runs', help='folder to write the run record <name>.json to (default runs/)')
@@ -244,7 +245,7 @@ def _check_device(device):
         raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return device
 
-_ERRORS = (OSError, ValueError, RuntimeError, TypeError, KeyError, MemoryError, cv2.error)   # what a command can meet: files, data, torch, OpenCV
+_ERRORS = (OSError, ValueError, RuntimeError, TypeError, KeyError, MemoryError, ArithmeticError, cv2.error)   # what a command can meet: files, data, torch, OpenCV, a diverged run
 
 def main(argv=None):
     "Entry point of the `fer-course` console script; a command that fails prints one line, `fer-course <command>: error: ...`, and exits with 1."

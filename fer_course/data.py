@@ -10,7 +10,7 @@ __all__ = ['FER_CLASSES', 'USAGES', 'IMG_SIZE', 'N_PIXELS', 'FER2013_COUNTS', 'H
            'DeviceDataLoader', 'batch_flip', 'batch_shift', 'ResidentLoader', 'images_per_second', 'set_seed']
 
 # %% ../nbs/00_data.ipynb #2ef0e43f
-import hashlib, json, os, random, re, sys, time
+import hashlib, json, os, random, re, shutil, sys, time, zlib
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 from pathlib import Path
@@ -232,10 +232,15 @@ def read_fer_csv(path)->FERData:
     "Read and check a Kaggle FER2013 CSV (`emotion,pixels,Usage`, optionally gzipped)."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist. {HOW_TO_GET}")
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)   # blank lines kept, so row i is on line i + 2
     except pd.errors.EmptyDataError: raise FERDataError(f"{path}: the file is empty") from None
+    except (EOFError, zlib.error, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:   # cut short, damaged, not gzip, not text, not CSV
+        raise FERDataError(f"{path}: cannot be read as a FER2013 CSV ({type(e).__name__}: {e}). A download cut short? {HOW_TO_GET}") from None
     missing = {'emotion', 'pixels', 'Usage'} - set(df.columns)
     if missing: raise FERDataError(f"{path}: missing column(s) {sorted(missing)}; expected emotion,pixels,Usage")
+    blank = (df[['emotion', 'pixels', 'Usage']] == '').all(axis=1).to_numpy()
+    df = df.iloc[:len(blank) - np.argmax(~blank[::-1]) if (~blank).any() else 0]     # blank lines at the end are harmless
+    if (bad := np.flatnonzero(blank[:len(df)])).size: raise _bad(path.name, bad[0], "the line is blank")
     if len(df) == 0: raise FERDataError(f"{path}: the file has a header but no rows")
     y = pd.to_numeric(df.emotion, errors='coerce')
     if (bad := np.flatnonzero(~y.isin(range(7)))).size: raise _bad(path.name, bad[0], f"emotion {df.emotion[bad[0]]} is not a class index 0..6")
@@ -249,12 +254,18 @@ _FOLDER_USAGE = {'train': 'Training', 'test': 'PrivateTest'}
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
 def write_fer_folder(data:FERData, path, ext:str='.png')->Path:
-    "Write `data` as `train|test/<class>/<Usage>_<i><ext>` image files (the Kaggle image-folder layout)."
-    for i, (img, y, u) in enumerate(zip(data.x.numpy(), data.y.tolist(), data.usage)):
-        d = Path(path)/('train' if u == 'Training' else 'test')/FER_CLASSES[y]
-        d.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(d/f'{u}_{i:05d}{ext}', quality=95)
-    return Path(path)
+    "Write `data` as `train|test/<class>/<Usage>_<i><ext>` image files (the Kaggle image-folder layout) into a new or empty folder `path`, all or nothing."
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())): raise FileExistsError(f"{path} exists and is not an empty folder: write_fer_folder writes a new one")
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        for i, (img, y, u) in enumerate(zip(data.x.numpy(), data.y.tolist(), data.usage)):
+            d = tmp/('train' if u == 'Training' else 'test')/FER_CLASSES[y]
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(d/f'{u}_{i:05d}{ext}', quality=95)
+        tmp.mkdir(parents=True, exist_ok=True); os.replace(tmp, path)   # an empty folder at `path` is replaced
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    return path
 
 # %% ../nbs/00_data.ipynb #36213edc
 def _read_image(f:Path)->np.ndarray:
@@ -302,7 +313,8 @@ def load_fer2013(path=None, # a CSV (.csv or .csv.gz), an image folder, or a fol
     data = read_fer_csv(path) if path.is_file() else read_fer_folder(path)
     if cf is not None:
         usage = torch.tensor([USAGES.index(u) for u in data.usage], dtype=torch.uint8)
-        _atomic_write(cf, lambda p: torch.save(dict(x=data.x, y=data.y, usage=usage, source=json.dumps(data.source)), p))
+        try: _atomic_write(cf, lambda p: torch.save(dict(x=data.x, y=data.y, usage=usage, source=json.dumps(data.source)), p))
+        except OSError as e: print(f"could not cache the parsed faces in {cf.parent} ({e}); set FER_COURSE_CACHE to a writable folder to load faster next time", file=sys.stderr)
     return data
 
 # %% ../nbs/00_data.ipynb #9b7e21f2
@@ -409,11 +421,15 @@ class ResidentLoader:
         self.x, self.y = x.to(self.device), y.to(self.device)      # the whole split, once
         self.bs, self.shuffle, self.flip, self.shift, self.drop_last = bs, shuffle, flip, shift, drop_last
         self.mean, self.std = mean, std
-    def __len__(self): return len(self.y) // self.bs if self.drop_last else -(-len(self.y) // self.bs)
+    def __len__(self):
+        n, bs = len(self.y), self.bs
+        if self.drop_last: return n // bs
+        return n // bs if n > bs and n % bs == 1 else -(-n // bs)   # a lone last face joins the batch before it: batch norm cannot train on one
     def __iter__(self):
-        idx = torch.randperm(len(self.y), device=self.device) if self.shuffle else torch.arange(len(self.y), device=self.device)
-        for i in range(len(self)):
-            b = idx[i * self.bs:(i + 1) * self.bs]
+        n, k = len(self.y), len(self)
+        idx = torch.randperm(n, device=self.device) if self.shuffle else torch.arange(n, device=self.device)
+        for i in range(k):
+            b = idx[i * self.bs:n if i == k - 1 and not self.drop_last else (i + 1) * self.bs]
             xb = (self.x[b].unsqueeze(1).float() / 255 - self.mean) / self.std   # (B, 1, 48, 48)
             if self.shift: xb = batch_shift(xb, self.shift)
             if self.flip: xb = batch_flip(xb)

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from .data import (FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, ResidentLoader, get_default_device, pixel_stats,
+from .data import (FER_CLASSES, IMG_SIZE, N_PIXELS, USAGES, FERData, FERDataError, ResidentLoader, get_default_device, pixel_stats,
                              set_seed, show_batch, synthetic_fer, _atomic_write)
 
 # %% ../nbs/01_logistic.ipynb #188b839d
@@ -237,8 +237,10 @@ class TrainConfig:
             (self.epochs >= 1, f"epochs={self.epochs} must be at least 1"), (self.bs >= 1, f"bs={self.bs} must be at least 1"),
             (self.lr > 0, f"lr={self.lr} must be above 0"), (self.wd >= 0, f"wd={self.wd} must be 0 or more"),
             (0 <= self.label_smoothing < 1, f"label_smoothing={self.label_smoothing} must be in [0, 1)"),
-            (0 <= self.ema < 1, f"ema={self.ema} must be in [0, 1)"), (self.shift >= 0, f"shift={self.shift} must be 0 or more"),
-            (self.tta_shift >= 0, f"tta_shift={self.tta_shift} must be 0 or more")) if not ok]
+            (0 <= self.ema < 1, f"ema={self.ema} must be in [0, 1)"),
+            (0 <= self.shift < IMG_SIZE, f"shift={self.shift} must be in [0, {IMG_SIZE})"),             # reflect padding needs less than the face's size
+            (0 <= self.tta_shift < IMG_SIZE, f"tta_shift={self.tta_shift} must be in [0, {IMG_SIZE})"),
+            (0 <= self.seed < 2**32, f"seed={self.seed} must be in [0, 2**32)")) if not ok]
         if bad: raise ValueError(f"{type(self).__name__}: " + '; '.join(bad))
 
 _SCHEDS = ('constant', 'onecycle')
@@ -246,10 +248,16 @@ _OPTS = {'sgd': lambda ps, lr, weight_decay: torch.optim.SGD(ps, lr=lr, momentum
          'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}
 
 # %% ../nbs/01_logistic.ipynb #e3e61161
-def get_loaders(data:FERData, cfg:TrainConfig, device=None)->tuple:
+def get_loaders(data:FERData, cfg:TrainConfig, device=None,
+                norm:dict=None, # the pixel `mean` and `std` a trained model expects (its record's `norm`); default: from the Training split
+               )->tuple:
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
+    need = USAGES[1:] if norm else USAGES
+    if missing := [u for u in need if not (data.usage == u).any()]:
+        hint = " (the Kaggle image folders say only train/ and test/; fer2013.csv has all three splits)" if data.source.get('format') == 'image folder' else ''
+        raise FERDataError(f"{data.describe()} has no {' and no '.join(missing)} faces{hint}")
     xtr, ytr = data.split('Training')
-    mean, std = pixel_stats(xtr) if cfg.norm else (0., 1.)
+    mean, std = (norm['mean'], norm['std']) if norm else pixel_stats(xtr) if cfg.norm else (0., 1.)
     train = ResidentLoader(xtr, ytr, mean, std, bs=cfg.bs, shuffle=True, flip=cfg.flip, shift=cfg.shift, device=device)
     return (train,) + tuple(ResidentLoader(*data.split(u), mean, std, bs=1000, device=device) for u in USAGES[1:])
 
