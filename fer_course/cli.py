@@ -20,8 +20,8 @@ from matplotlib.backend_bases import FigureCanvasBase
 from .compare import MODELS, load_model, train_config
 from .predict import DEFAULT_MODEL, WEIGHTS_DIR, FacePredictor, FaceWarning, available_models, load_pretrained, plot_predictions, read_image
 from .data import FER_CLASSES, IMG_SIZE, class_counts, load_fer2013, pixel_stats, set_seed, show_batch, synthetic_fer
-from .train import (TrainConfig, _OPTS, _SCHEDS, _atomic_write, confusion_matrix, evaluate, get_loaders, macro_f1, make_record,
-                              run_training, save_record, save_weights)
+from .train import (TrainConfig, _OPTS, _SCHEDS, _atomic_write, get_loaders, make_record,
+                              run_metrics, run_training, save_record, save_weights)
 
 # %% ../nbs/07_cli.ipynb #14b689fe
 def _load_data(path, synthetic:bool, fallback:bool=False):
@@ -118,9 +118,8 @@ def cmd_evaluate(args):
     cfg = train_config(rec)
     _, valid_dl, test_dl = get_loaders(data, cfg, args.device or 'cpu', norm=rec.get('norm'))   # the pixels standardised as the model was trained, whatever the file's Training faces
     model.to(valid_dl.device)
-    for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
-        r = evaluate(model, dl, cfg.tta, cfg.tta_shift)
-        print(f"{usage:12s} accuracy {r['valid_acc']:.4f}  loss {r['valid_loss']:.4f}  macro-F1 {macro_f1(confusion_matrix(model, dl, cfg.tta, cfg.tta_shift)):.4f}")
+    for usage, m in run_metrics(model, valid_dl, test_dl, cfg).items():           # what a training run records, with the record's TTA
+        print(f"{usage:12s} accuracy {m['accuracy']:.4f}  loss {m['loss']:.4f}  macro-F1 {m['macro_f1']:.4f}")
     print(f"model {args.name} ({rec['model']['class']}, trained on {rec['data']['kind']}), data: {data.describe()}")
 
 # %% ../nbs/07_cli.ipynb #a88e30f2
