@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['FER_CLASSES', 'USAGES', 'IMG_SIZE', 'N_PIXELS', 'FER2013_COUNTS', 'HOW_TO_GET', 'draw_faces', 'FERData',
            'synthetic_fer', 'download_fer2013', 'find_fer2013', 'write_fer_csv', 'class_counts', 'FERDataError',
-           'parse_pixels', 'read_fer_csv', 'write_fer_folder', 'read_fer_folder', 'cache_dir', 'load_fer2013',
-           'FERDataset', 'pixel_stats', 'fer_transforms', 'show_batch', 'get_default_device', 'to_device',
-           'DeviceDataLoader', 'batch_flip', 'batch_shift', 'ResidentLoader', 'images_per_second', 'set_seed']
+           'parse_pixels', 'read_fer_csv', 'write_fer_folder', 'carve_validation', 'read_fer_folder', 'cache_dir',
+           'load_fer2013', 'FERDataset', 'pixel_stats', 'fer_transforms', 'show_batch', 'get_default_device',
+           'to_device', 'DeviceDataLoader', 'batch_flip', 'batch_shift', 'ResidentLoader', 'images_per_second',
+           'set_seed']
 
 # %% ../nbs/00_data.ipynb #2ef0e43f
 import hashlib, json, os, random, re, shutil, sys, time, zlib
@@ -107,7 +108,9 @@ class FERData:
         "One line naming the data: real FER2013 (with its file and hash) or the synthetic stand-in; `short`: just which of the two, for a plot's title."
         s = self.source
         if s.get('kind') == 'synthetic': return "SYNTHETIC stand-in" if short else f"SYNTHETIC stand-in (seed {s.get('seed')}), not FER2013"
-        return "FER2013" if short else f"FER2013 from {s.get('name')} ({s.get('format')}, sha256 {str(s.get('sha256'))[:12]}…)"
+        if short: return "FER2013"
+        carved = f"; PublicTest {s['validation']}" if s.get('validation') else ''
+        return f"FER2013 from {s.get('name')} ({s.get('format')}, sha256 {str(s.get('sha256'))[:12]}…{carved})"
 
 # %% ../nbs/00_data.ipynb #362e514b
 def synthetic_fer(n:int=2100, # number of faces
@@ -250,7 +253,8 @@ def read_fer_csv(path)->FERData:
                    dict(kind='fer2013', format='csv', name=path.name, sha256=_sha256([path])))
 
 # %% ../nbs/00_data.ipynb #747ff45b
-_FOLDER_USAGE = {'train': 'Training', 'test': 'PrivateTest'}
+_FOLDER_USAGE = {'train': 'Training', 'training': 'Training', 'val': 'PublicTest', 'valid': 'PublicTest', 'validation': 'PublicTest', 'test': 'PrivateTest'}
+_CLASS_ALIASES = {'disgusted': 'disgust', 'fearful': 'fear', 'surprised': 'surprise'}   # class folder names of other copies
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
 def write_fer_folder(data:FERData, path, ext:str='.png')->Path:
@@ -276,25 +280,45 @@ def _read_image(f:Path)->np.ndarray:
     if im.size != (IMG_SIZE, IMG_SIZE): im = im.resize((IMG_SIZE, IMG_SIZE), Image.BILINEAR)
     return np.asarray(im)
 
+def _folder_label(f:Path)->tuple:
+    "The class index and split of face file `f` (`<split>/<class>/<file>`), or a clear error."
+    name = f.parent.name.lower(); name = _CLASS_ALIASES.get(name, name)
+    if name not in FER_CLASSES: raise FERDataError(f"{f.parent}: {f.parent.name!r} is not a FER2013 class ({', '.join(FER_CLASSES)})")
+    usage = next((u for u in USAGES if f.name.startswith(u + '_')), None) or _FOLDER_USAGE.get(f.parent.parent.name.lower())
+    if usage is None: raise FERDataError(f"{f}: cannot tell its split: the file name does not start with {', '.join(u + '_' for u in USAGES)} and the folder {f.parent.parent.name!r} is not train, val or test")
+    return FER_CLASSES.index(name), usage
+
+def carve_validation(usage:np.ndarray, y, frac:float=1/8, seed:int=0)->np.ndarray:
+    "A copy of `usage` with `frac` of each class's Training faces marked PublicTest: the same faces for the same input."
+    usage, y, rng = np.array(usage, dtype=f'U{max(map(len, USAGES))}'), np.asarray(y), np.random.default_rng(seed)   # wide enough for any split's name
+    for c in range(len(FER_CLASSES)):
+        idx = np.flatnonzero((usage == 'Training') & (y == c))
+        usage[rng.choice(idx, round(len(idx) * frac), replace=False)] = 'PublicTest'
+    return usage
+
 def read_fer_folder(path)->FERData:
-    "Read the image-folder copy of FER2013: `train|test/<class>/<Usage>_*.jpg`."
+    "Read an image-folder copy of FER2013 (`train|val|test/<class>/*.jpg`), carving a validation split out of `train/` if it has none."
     path = Path(path)
-    files = sorted(f for f in path.glob('*/*/*') if f.suffix.lower() in _IMG_EXTS and f.parent.name in FER_CLASSES)
+    files = sorted(f for f in path.glob('*/*/*') if f.suffix.lower() in _IMG_EXTS and f.is_file())
     if not files: raise FERDataError(f"{path}: no images found (expected train/<class>/*.jpg and test/<class>/*.jpg, classes {', '.join(FER_CLASSES)})")
-    usage = [next((u for u in USAGES if f.name.startswith(u + '_')), _FOLDER_USAGE.get(f.parent.parent.name, 'Training')) for f in files]
+    y, usage = map(np.array, zip(*map(_folder_label, files)))
+    source = dict(kind='fer2013', format='image folder', name=path.name, sha256=_sha256(files))
+    if not (usage == 'PublicTest').any() and (usage == 'Training').any():
+        usage, source['validation'] = carve_validation(usage, y), 'carved from train/ (1/8 of each class, seed 0)'
     x = np.stack([_read_image(f) for f in files])
-    y = torch.tensor([FER_CLASSES.index(f.parent.name) for f in files])
-    return FERData(torch.from_numpy(x), y, np.array(usage), dict(kind='fer2013', format='image folder', name=path.name, sha256=_sha256(files)))
+    return FERData(torch.from_numpy(x), torch.from_numpy(y), usage, source)
 
 # %% ../nbs/00_data.ipynb #2909703d
 def cache_dir()->Path:
     "Where parsed tensors are cached: `FER_COURSE_CACHE`, or `~/.cache/fer_course`."
     return Path(os.environ.get('FER_COURSE_CACHE', Path.home()/'.cache'/'fer_course'))
 
+_CACHE_VERSION = 2   # raised when the reader changes what it makes of the same files
+
 def _cache_file(path:Path)->Path:
     "Cache file for `path`, keyed on its resolved path, size and mtime (every image's, for a folder)."
     files = [path] if path.is_file() else sorted(path.glob('*/*/*'))
-    key = '|'.join(f'{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}' for f in files)
+    key = f'v{_CACHE_VERSION}|' + '|'.join(f'{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}' for f in files)
     return cache_dir()/f"fer2013-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
 
 # %% ../nbs/00_data.ipynb #c808f506

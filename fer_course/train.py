@@ -254,7 +254,7 @@ def get_loaders(data:FERData, cfg:TrainConfig, device=None,
     "Training (shuffled, augmented as `cfg` says), PublicTest and PrivateTest loaders kept on `device`."
     need = USAGES[1:] if norm else USAGES
     if missing := [u for u in need if not (data.usage == u).any()]:
-        hint = " (the Kaggle image folders say only train/ and test/; fer2013.csv has all three splits)" if data.source.get('format') == 'image folder' else ''
+        hint = " (an image-folder copy needs train/ and test/; fer2013.csv has all three splits)" if data.source.get('format') == 'image folder' else ''
         raise FERDataError(f"{data.describe()} has no {' and no '.join(missing)} faces{hint}")
     xtr, ytr = data.split('Training')
     mean, std = (norm['mean'], norm['std']) if norm else pixel_stats(xtr) if cfg.norm else (0., 1.)
@@ -313,7 +313,7 @@ def make_record(name:str, model, cfg:TrainConfig, run:dict, data:FERData, **extr
     src = data.source
     return {'name': name, 'model': {'class': type(model).__name__, 'params': n_params(model)}, 'config': asdict(cfg),
             'seed': cfg.seed, 'epochs': cfg.epochs, **run, 'torch': torch.__version__, 'date': datetime.datetime.now().astimezone().isoformat(timespec='seconds'),
-            'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')} | {'faces': len(data)}, **extra}
+            'commit': _git_commit(), 'data': {k: src.get(k) for k in ('kind', 'format', 'name', 'sha256', 'seed')} | {'faces': len(data)} | {k: src[k] for k in ('validation',) if k in src}, **extra}
 
 # %% ../nbs/01_logistic.ipynb #bc66df88
 def save_record(record:dict, folder='results')->Path:
