@@ -165,6 +165,8 @@ def todo(best):
   - re-execute (FER2013_PATH set): 05 --flags "slow cpu data", 06 "slow data", 07 and index "data"; then .ci/readme.py
   - 05's 'Taking the imbalance out' now studies the best model on PublicTest (a GPU one) and asserts what its prose and 'What we learned' say
     (a gain in macro-F1 at tau chosen on PublicTest, accuracy within 1 point, tau = 1 costing over 2, under-confidence): if an assert fails, rewrite the prose from the numbers
+  - 05's 'Can its probabilities be trusted?' fits the temperature of DEFAULT_MODEL ({best}) into nbs/results/calibration.json and asserts what its prose says
+    (T < 1, ECE and NLL fall on PrivateTest); then ship it again, .ci/ship_model.py {best}, so the package's record carries it (06 tests that they agree)
   - bash .ci/test; the shipped model is {best}""")
 
 def main():

@@ -2,11 +2,13 @@
 
     .venv/bin/python .ci/ship_model.py resnet_small        # nbs/results/<name>.json + nbs/models/<name>.safetensors
 
-Copies the run record unchanged and the weights (as float16 if float32 would exceed 15 MB) to fer_course/weights/,
+Copies the run record and the weights (as float16 if float32 would exceed 15 MB) to fer_course/weights/,
 atomically, then loads them back with `load_pretrained` and checks they give the same outputs as the originals.
-The record says how the model was trained and what it scored; the weights never leave its side.
+The record says how the model was trained and what it scored; the weights never leave its side. The record is shipped
+as it is, plus the `calibration` that 05_compare fitted for this model (nbs/results/calibration.json), if that is for it:
+re-execute 05 after shipping a new model, then ship it again (06 tests that the two agree).
 """
-import json, shutil, sys
+import json, sys
 from pathlib import Path
 
 import torch
@@ -27,10 +29,14 @@ half = w_path.stat().st_size > 15_000_000
 shipped = build_model(rec)
 shipped.load_state_dict({k: v.half() if half and v.is_floating_point() else v for k, v in load_file(str(w_path)).items()})
 save_weights(shipped.half() if half else shipped, WEIGHTS_DIR/f'{name}.safetensors')
-_atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: shutil.copyfile(rec_path, p))
+cal_path = ROOT/'nbs/results/calibration.json'
+cal = json.loads(cal_path.read_text()) if cal_path.exists() else None
+if cal and cal['model'] != name: print(f"not shipping a calibration: {cal_path.name} is for {cal['model']}; re-execute 05_compare, then ship {name} again")
+shipped_rec = rec | ({'calibration': cal} if cal and cal['model'] == name else {})
+_atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: p.write_text(json.dumps(shipped_rec, indent=1)))
 back, _ = load_pretrained(name)
 x = torch.randn(16, 1, 48, 48)
 with torch.no_grad(): diff = (back(x).float() - model(x)).abs().max().item()
 print(f"shipped {name}: {(WEIGHTS_DIR/f'{name}.safetensors').stat().st_size / 1e6:.1f} MB ({'float16' if half else 'float32'}), "
-      f"PrivateTest {rec['metrics']['PrivateTest']['accuracy']:.2%}; largest output difference after reloading: {diff:.2e}")
+      f"PrivateTest {rec['metrics']['PrivateTest']['accuracy']:.2%}, temperature {shipped_rec.get('calibration', {}).get('temperature', 1.):.3f}; largest output difference after reloading: {diff:.2e}")
 assert diff < (5e-2 if half else 1e-5)

@@ -4,7 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'ARCHS', 'WEIGHTS_DIR', 'load_records', 'plot_histories', 'recall_table', 'build_model', 'train_config',
-           'load_model', 'predict_probs', 'prior_correct', 'prior_sweep', 'grad_cam', 'show_grad_cam']
+           'load_model', 'predict_probs', 'prior_correct', 'prior_sweep', 'calibration_bins',
+           'expected_calibration_error', 'view_logits', 'tempered_probs', 'fit_temperature', 'grad_cam',
+           'show_grad_cam']
 
 # %% ../nbs/05_compare.ipynb #cf6e9158
 import importlib.resources
@@ -20,7 +22,7 @@ from .cnn import CNN
 from .data import FER_CLASSES
 from .feedforward import FeedForward
 from .resnet import ResNet9
-from .train import LogisticRegression, TrainConfig, class_probs, confusion_counts, load_record, load_weights, macro_f1, plot_confusion, recall_by_class, results_table
+from .train import LogisticRegression, TrainConfig, class_probs, confusion_counts, load_record, load_weights, macro_f1, plot_confusion, recall_by_class, results_table, tta_views
 
 # %% ../nbs/05_compare.ipynb #beb3d1f6
 MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN, 'resnet': ResNet9,
@@ -96,6 +98,43 @@ def prior_sweep(probs:torch.Tensor, labels:torch.Tensor, prior, taus)->pd.DataFr
         recall = recall_by_class(cm).recall
         rows.append({'tau': tau, 'accuracy': cm.trace().item() / cm.sum().item(), 'macro-F1': macro_f1(cm), 'mean recall': recall.mean(), **recall})
     return pd.DataFrame(rows).set_index('tau')
+
+# %% ../nbs/05_compare.ipynb #2cd6c2e5
+def calibration_bins(probs:torch.Tensor, labels:torch.Tensor, n_bins:int=15)->pd.DataFrame:
+    "The faces grouped by top probability into `n_bins` bins of equal width over [0, 1]: per non-empty bin, how many, their mean top probability (`confidence`) and the share predicted right (`accuracy`)."
+    conf, pred = probs.max(1)
+    df = pd.DataFrame({'bin': (conf * n_bins).long().clamp(max=n_bins - 1).numpy(), 'confidence': conf.double().numpy(), 'right': (pred == labels).numpy()})
+    g = df.groupby('bin')
+    return pd.DataFrame({'faces': g.size(), 'confidence': g.confidence.mean(), 'accuracy': g.right.mean()})
+
+def expected_calibration_error(probs:torch.Tensor, labels:torch.Tensor, n_bins:int=15)->float:
+    "ECE: the gap between accuracy and mean top probability in each bin of `calibration_bins`, weighted by the bin's share of the faces."
+    t = calibration_bins(probs, labels, n_bins)
+    return float((t.faces * (t.accuracy - t.confidence).abs()).sum() / t.faces.sum())
+
+# %% ../nbs/05_compare.ipynb #d1c788d6
+@torch.no_grad()
+def view_logits(model, loader, tta:bool=False, tta_shift:int=0)->tuple:
+    "Logits (V, N, 7) of `model` for each of the V views (`tta_views`) of every face of `loader`, in order, and the labels (N,)."
+    model.eval(); dev = next(model.parameters()).device
+    ls, ys = [], []
+    for xb, yb in loader:
+        ls.append(torch.stack([model(v).float() for v in tta_views(xb.to(dev), tta, tta_shift)]).cpu()); ys.append(yb.cpu())
+    return torch.cat(ls, 1), torch.cat(ys)
+
+def tempered_probs(logits:torch.Tensor, # (V, N, C) logits of V views of N faces
+                   temperature:float=1.)->torch.Tensor: # (N, C)
+    "The softmax of `logits` divided by `temperature`, averaged over the views: at 1, the probabilities `class_probs` gives."
+    return F.softmax(logits / temperature, -1).mean(0)
+
+def fit_temperature(logits:torch.Tensor, labels:torch.Tensor)->float:
+    "The temperature that minimises the negative log-likelihood of `labels` under `tempered_probs(logits, T)` (Guo et al. 2017): fit it on validation faces."
+    log_t, lg = torch.zeros(1, dtype=torch.float64, requires_grad=True), logits.double()
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100, line_search_fn='strong_wolfe')
+    def nll():
+        opt.zero_grad(); loss = F.nll_loss(tempered_probs(lg, log_t.exp()).log(), labels); loss.backward(); return loss
+    opt.step(nll)
+    return log_t.exp().item()
 
 # %% ../nbs/05_compare.ipynb #79015878
 def grad_cam(model, x:torch.Tensor, layer, target=None)->tuple:

@@ -8,7 +8,7 @@ __all__ = ['OPENCV_HINT', 'MARGIN', 'DEFAULT_MODEL', 'FaceWarning', 'read_image'
            'draw_predictions', 'plot_probs', 'plot_predictions', 'predict_widget']
 
 # %% ../nbs/06_predict.ipynb #ab86bc3f
-import functools, html, io, json, warnings
+import functools, html, io, json, math, warnings
 from pathlib import Path
 
 import cv2
@@ -196,6 +196,7 @@ class FacePredictor:
                  margin:float=MARGIN, min_size:int=48, max_side:int=1280,
                  tta:bool=None, # average with the mirrored face; None: as the record's config says
                  tta_shift:int=None, # average also with the face moved by this many pixels each way (`tta_views`); None: as the record's config says
+                 temperature:float=None, # divide the logits by this before the softmax (calibration, `05_compare`); None: the record's `calibration`, else 1
                  fast:bool=True, # fold batch norms into convolutions for inference (`fuse_for_inference`)
                  chunk:int=16): # faces per forward pass: small passes suit a CPU's caches (06's benchmark of chunk sizes); raise it on a GPU
         if model is None: model, record = load_pretrained()
@@ -205,8 +206,10 @@ class FacePredictor:
         self.margin, self.min_size, self.max_side, self.cascade, self.chunk = margin, min_size, max_side, _cascade(), chunk
         self.tta = record.get('config', {}).get('tta', False) if tta is None else tta
         self.tta_shift = record.get('config', {}).get('tta_shift', 0) if tta_shift is None else tta_shift
+        self.temperature = float(record.get('calibration', {}).get('temperature', 1.) if temperature is None else temperature)
+        if not 0 < self.temperature < math.inf: raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         self.device = next(model.parameters()).device
-    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift})"
+    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift}, temperature={self.temperature:.3g})"
 
 # %% ../nbs/06_predict.ipynb #89dea870
 @patch
@@ -217,7 +220,7 @@ def classify(self:FacePredictor, xb:torch.Tensor)->torch.Tensor: # (N, 7) probab
     with torch.inference_mode():
         for x in xb.split(self.chunk):
             views = tta_views(x.to(self.device), self.tta, self.tta_shift)   # the faces (and their mirror images, ...), in one pass
-            p = F.softmax(self.net(torch.cat(views).contiguous(memory_format=torch.channels_last)).float(), 1)
+            p = F.softmax(self.net(torch.cat(views).contiguous(memory_format=torch.channels_last)).float() / self.temperature, 1)
             out.append(p.view(len(views), len(x), -1).mean(0))
     return torch.cat(out).cpu()
 
