@@ -99,7 +99,7 @@ def prior_sweep(probs:torch.Tensor, labels:torch.Tensor, prior, taus)->pd.DataFr
         rows.append({'tau': tau, 'accuracy': cm.trace().item() / cm.sum().item(), 'macro-F1': macro_f1(cm), 'mean recall': recall.mean(), **recall})
     return pd.DataFrame(rows).set_index('tau')
 
-# %% ../nbs/05_compare.ipynb #2cd6c2e5
+# %% ../nbs/05_compare.ipynb #c603abf3
 def calibration_bins(probs:torch.Tensor, labels:torch.Tensor, n_bins:int=15)->pd.DataFrame:
     "The faces grouped by top probability into `n_bins` bins of equal width over [0, 1]: per non-empty bin, how many, their mean top probability (`confidence`) and the share predicted right (`accuracy`)."
     conf, pred = probs.max(1)
@@ -112,7 +112,7 @@ def expected_calibration_error(probs:torch.Tensor, labels:torch.Tensor, n_bins:i
     t = calibration_bins(probs, labels, n_bins)
     return float((t.faces * (t.accuracy - t.confidence).abs()).sum() / t.faces.sum())
 
-# %% ../nbs/05_compare.ipynb #d1c788d6
+# %% ../nbs/05_compare.ipynb #a89c898b
 @torch.no_grad()
 def view_logits(model, loader, tta:bool=False, tta_shift:int=0)->tuple:
     "Logits (V, N, 7) of `model` for each of the V views (`tta_views`) of every face of `loader`, in order, and the labels (N,)."
