@@ -206,8 +206,10 @@ class FacePredictor:
         self.margin, self.min_size, self.max_side, self.cascade, self.chunk = margin, min_size, max_side, _cascade(), chunk
         self.tta = record.get('config', {}).get('tta', False) if tta is None else tta
         self.tta_shift = record.get('config', {}).get('tta_shift', 0) if tta_shift is None else tta_shift
-        self.temperature = float(record.get('calibration', {}).get('temperature', 1.) if temperature is None else temperature)
-        if not 0 < self.temperature < math.inf: raise ValueError(f"temperature must be a positive number, got {self.temperature}")
+        t = (record.get('calibration') or {}).get('temperature', 1.) if temperature is None else temperature
+        try: self.temperature = float(t)
+        except (TypeError, ValueError): self.temperature = math.nan
+        if not 0 < self.temperature < math.inf: raise ValueError(f"temperature must be a positive number, got {t!r}{'' if temperature is not None else ' (the calibration in the record of ' + str(record.get('name')) + ')'}")
         self.device = next(model.parameters()).device
     def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift}, temperature={self.temperature:.3g})"
 
