@@ -5,7 +5,7 @@
 Copies the run record and the weights (as float16 if float32 would exceed 15 MB) to fer_course/weights/,
 atomically, then loads them back with `load_pretrained` and checks they give the same outputs as the originals.
 The record says how the model was trained and what it scored; the weights never leave its side. The record is shipped
-as it is, plus the `calibration` that 05_compare fitted for this model (nbs/results/calibration.json), if that is for it:
+as it is, plus the `calibration` that 05_compare fitted for this run of the model (nbs/results/calibration.json), if it is for it:
 re-execute 05 after shipping a new model, then ship it again (06 tests that the two agree).
 """
 import json, sys
@@ -31,8 +31,9 @@ shipped.load_state_dict({k: v.half() if half and v.is_floating_point() else v fo
 save_weights(shipped.half() if half else shipped, WEIGHTS_DIR/f'{name}.safetensors')
 cal_path = ROOT/'nbs/results/calibration.json'
 cal = json.loads(cal_path.read_text()) if cal_path.exists() else None
-if cal and cal['model'] != name: print(f"not shipping a calibration: {cal_path.name} is for {cal['model']}; re-execute 05_compare, then ship {name} again")
-shipped_rec = rec | ({'calibration': cal} if cal and cal['model'] == name else {})
+fits = cal is not None and (cal['model'], cal.get('run_date')) == (name, rec['date'])   # fitted for this very run, not an older one of the same name
+if cal and not fits: print(f"not shipping a calibration: {cal_path.name} is for {cal['model']} trained {cal.get('run_date')}; re-execute 05_compare, then ship {name} again")
+shipped_rec = rec | ({'calibration': cal} if fits else {})
 _atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: p.write_text(json.dumps(shipped_rec, indent=1)))
 back, _ = load_pretrained(name)
 x = torch.randn(16, 1, 48, 48)

@@ -101,9 +101,9 @@ def prior_sweep(probs:torch.Tensor, labels:torch.Tensor, prior, taus)->pd.DataFr
 
 # %% ../nbs/05_compare.ipynb #c603abf3
 def calibration_bins(probs:torch.Tensor, labels:torch.Tensor, n_bins:int=15)->pd.DataFrame:
-    "The faces grouped by top probability into `n_bins` bins of equal width over [0, 1]: per non-empty bin, how many, their mean top probability (`confidence`) and the share predicted right (`accuracy`)."
-    conf, pred = probs.max(1)
-    df = pd.DataFrame({'bin': (conf * n_bins).long().clamp(max=n_bins - 1).numpy(), 'confidence': conf.double().numpy(), 'right': (pred == labels).numpy()})
+    "The faces grouped by top probability into `n_bins` bins of equal width, [0, 1/n_bins), [1/n_bins, 2/n_bins), ..., [1 - 1/n_bins, 1]: per non-empty bin, how many, their mean top probability (`confidence`) and the share predicted right (`accuracy`)."
+    conf, pred = probs.max(1); conf = conf.double()   # float64: each face falls in the bin of its exact value (in float32, a value just below an edge can round up into the next bin)
+    df = pd.DataFrame({'bin': (conf * n_bins).long().clamp(max=n_bins - 1).numpy(), 'confidence': conf.numpy(), 'right': (pred == labels).numpy()})
     g = df.groupby('bin')
     return pd.DataFrame({'faces': g.size(), 'confidence': g.confidence.mean(), 'accuracy': g.right.mean()})
 

@@ -253,7 +253,7 @@ def read_fer_csv(path)->FERData:
                    dict(kind='fer2013', format='csv', name=path.name, sha256=_sha256([path])))
 
 # %% ../nbs/00_data.ipynb #747ff45b
-_FOLDER_USAGE = {'train': 'Training', 'training': 'Training', 'val': 'PublicTest', 'valid': 'PublicTest', 'validation': 'PublicTest', 'test': 'PrivateTest'}
+_FOLDER_USAGE = {'train': 'Training', 'val': 'PublicTest', 'test': 'PrivateTest'}   # the split of a file whose name does not say it
 _CLASS_ALIASES = {'disgusted': 'disgust', 'fearful': 'fear', 'surprised': 'surprise'}   # class folder names of other copies
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -301,7 +301,8 @@ def read_fer_folder(path)->FERData:
     path = Path(path)
     files = sorted(f for f in path.glob('*/*/*') if f.suffix.lower() in _IMG_EXTS and f.is_file())
     if not files: raise FERDataError(f"{path}: no images found (expected train/<class>/*.jpg and test/<class>/*.jpg, classes {', '.join(FER_CLASSES)})")
-    y, usage = map(np.array, zip(*map(_folder_label, files)))
+    labels, usage = zip(*map(_folder_label, files))
+    y, usage = np.array(labels, dtype=np.int64), np.array(usage)
     source = dict(kind='fer2013', format='image folder', name=path.name, sha256=_sha256(files))
     if not (usage == 'PublicTest').any() and (usage == 'Training').any():
         usage, source['validation'] = carve_validation(usage, y), 'carved from train/ (1/8 of each class, seed 0)'

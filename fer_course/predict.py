@@ -196,7 +196,7 @@ class FacePredictor:
                  margin:float=MARGIN, min_size:int=48, max_side:int=1280,
                  tta:bool=None, # average with the mirrored face; None: as the record's config says
                  tta_shift:int=None, # average also with the face moved by this many pixels each way (`tta_views`); None: as the record's config says
-                 temperature:float=None, # divide the logits by this before the softmax (calibration, `05_compare`); None: the record's `calibration`, else 1
+                 temperature:float=None, # divide the logits by this before the softmax (calibration, `05_compare`); None: the record's `calibration` (fitted with the record's TTA), else 1
                  fast:bool=True, # fold batch norms into convolutions for inference (`fuse_for_inference`)
                  chunk:int=16): # faces per forward pass: small passes suit a CPU's caches (06's benchmark of chunk sizes); raise it on a GPU
         if model is None: model, record = load_pretrained()

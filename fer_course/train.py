@@ -372,6 +372,7 @@ def check_fer2013_run(rec:dict,
     assert smoke or not rec.get('smoke'), f"{rec['name']}: a smoke test of the GPU script (FER_COURSE_SMOKE=1), not a result"
     d = rec['data']
     assert d['kind'] == 'fer2013' and d['faces'] == 35_887, f"{rec['name']}: a run on {d['kind']} ({d['faces']:,} faces), not on the whole FER2013"
+    assert not d.get('validation'), f"{rec['name']}: a run whose PublicTest was {d['validation']}, not FER2013's own split"
     assert len(rec['history']) == rec['epochs'], f"{rec['name']}: {len(rec['history'])} epochs in the history, {rec['epochs']} in the config"
 
 def run_summary(rec:dict, lead:str='Single run')->str:
