@@ -130,15 +130,16 @@ def _accuracy_text(rec:dict)->str:
     return f"{acc:.1%} on " + ('FER2013 PrivateTest' if kind == 'fer2013' else f"the PrivateTest split of {kind or 'unknown'} data")
 
 def _predict_photo(photo, model, rec:dict)->tuple:
-    "The photo as RGB and the predictions for its faces; `FaceWarning`s go to stderr as plain lines, other warnings as Python shows them."
+    "The photo as RGB, the predictions for its faces and the temperature of their probabilities; `FaceWarning`s go to stderr as plain lines, other warnings as Python shows them."
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', FaceWarning)
         rgb = read_image(photo, 'RGB', name=str(photo))
-        preds = FacePredictor(model, rec)(rgb, name=str(photo))
+        predictor = FacePredictor(model, rec)
+        preds = predictor(rgb, name=str(photo))
     for w in caught:
         if issubclass(w.category, FaceWarning): print(w.message, file=sys.stderr)
         else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return rgb, preds
+    return rgb, preds, predictor.temperature
 
 # %% ../nbs/07_cli.ipynb #bc6d74b3
 def cmd_predict(args):
@@ -148,10 +149,10 @@ def cmd_predict(args):
     if not args.photo: print(f"no photo given: using {Path(photo).name}, the sample photo that ships with matplotlib", file=sys.stderr)
     name, kind = rec.get('name', args.model), (rec.get('data') or {}).get('kind')
     if kind != 'fer2013': print(f"warning: model {name} was trained on {kind or 'unknown'} data, not FER2013: its answers say nothing about real faces", file=sys.stderr)
-    rgb, preds = _predict_photo(photo, model, rec)
+    rgb, preds, temperature = _predict_photo(photo, model, rec)
     if args.json:
         acc = ((rec.get('metrics') or {}).get('PrivateTest') or {}).get('accuracy')
-        print(json.dumps({'photo': str(photo), 'model': name, 'trained_on': kind, 'privatetest_accuracy': acc, 'faces': preds}, indent=1))
+        print(json.dumps({'photo': str(photo), 'model': name, 'trained_on': kind, 'privatetest_accuracy': acc, 'temperature': temperature, 'faces': preds}, indent=1))
     else:
         print(f"{Path(photo).name}: {len(preds)} face(s); model {name} ({rec['model']['class']}, {_accuracy_text(rec)})")
         for i, p in enumerate(preds, 1):
@@ -227,7 +228,7 @@ def get_parser()->argparse.ArgumentParser:
     r.add_argument('--model', default=DEFAULT_MODEL, help=f"the model's name: --models must hold <name>.json and <name>.safetensors (default {DEFAULT_MODEL}; shipped: {', '.join(available_models())})")
     r.add_argument('--models', default=None, help="ONE folder holding both the run record and the weights of --model (default: the models shipped with the package; runs/ for a fer-course train run with its default folders)")
     r.add_argument('--out', default=None, help=f'also save the photo with boxes, labels and probability bars; {_OUT_HELP}')
-    r.add_argument('--json', action='store_true', help='print the faces as JSON: box (x, y, w, h in the pixels read), label, probabilities')
+    r.add_argument('--json', action='store_true', help='print the faces as JSON: box (x, y, w, h in the pixels read), label, probabilities (calibrated with the temperature it also prints)')
     r.add_argument('--device', default='cpu', help='cpu, cuda, cuda:N or mps (default cpu)')
     return p
 
