@@ -112,7 +112,9 @@ def execute(path, flags, timeout, skip_texts=(), exclude=()):
         clean(path)
         print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s")
 
-def _interrupted(signum, frame): raise KeyboardInterrupt(f"stopped by signal {signum}")
+def _interrupted(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # only the first TERM stops the run: a second one (timeout and gpu_run.sh both send one) must not cut short the save
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 if __name__ == '__main__':
     signal.signal(signal.SIGTERM, _interrupted)   # a TERM (a time limit: timeout, gpu_run.sh) stops the run as Ctrl-C does: the notebook is saved

@@ -16,7 +16,7 @@
 # device call's timeout_s): each notebook is interrupted when its time is up, and what its finished cells saved
 # (04 saves its record after every run), and the notebook with the outputs of the cells that ran, still reach $OUT.
 # The device call may stop sooner: its limit is timeout_s or the device time left after the machine's start, whichever
-# is less. Then the notebooks already done are in $OUT, and a TERM stops the running one and packs what it saved
+# is less: with less than the full budget left (`status`: budget_left_s), set N to that less the start (~240 s) and 30 s. Then the notebooks already done are in $OUT, and a TERM stops the running one and packs what it saved
 # (tested on a CPU: `timeout -s TERM 100 bash .ci/gpu_run.sh ...`); gpu_land.py refuses a notebook that was stopped.
 # Each notebook also gets FER_COURSE_DEADLINE (Unix time) with the time it has: 04 fits its ablation, its seeds, its
 # distilled model and its speed table into it, in that order of sacrifice (the ablation's steps go first, the base run never).

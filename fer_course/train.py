@@ -11,7 +11,7 @@ __all__ = ['COURSE_RUNS', 'accuracy', 'ImageClassificationBase', 'LogisticRegres
            'show_predictions', 'accuracy_se']
 
 # %% ../nbs/01_logistic.ipynb #0b96d9b5
-import datetime, json, os, platform, subprocess, time
+import contextlib, datetime, json, os, platform, subprocess, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -65,21 +65,22 @@ class LogisticRegression(ImageClassificationBase):
 
 # %% ../nbs/01_logistic.ipynb #612d5bab
 @torch.no_grad()
-def evaluate(model, loader, tta:bool=False, tta_shift:int=0)->dict:
+def evaluate(model, loader, tta:bool=False, tta_shift:int=0,
+             amp:bool=True)->dict: # bf16 autocast on CUDA (as training uses); False: float32
     "Validation loss and accuracy of `model` over `loader`; with `tta` or `tta_shift`, of the mean probabilities over the views of `tta_views`."
     model.eval()
     dev = next(model.parameters()).device
     outputs = []
     for xb, yb in loader:
         xb, yb = xb.to(dev), yb.to(dev)
-        with _autocast(dev):
+        with _autocast(dev, amp):
             if tta or tta_shift: outputs.append(_tta_step(model, xb, yb, tta, tta_shift))
             else: outputs.append(model.validation_step((xb, yb)))
     return model.validation_epoch_end(outputs)
 
-def _autocast(dev):
-    "bf16 autocast on CUDA (faster matmuls and convolutions), plain float32 elsewhere."
-    return torch.autocast(device_type='cuda', dtype=torch.bfloat16, enabled=dev.type == 'cuda')
+def _autocast(dev, amp:bool=True):
+    "bf16 autocast on CUDA (faster matmuls and convolutions) if `amp`, plain float32 otherwise and elsewhere."
+    return torch.autocast(device_type='cuda', dtype=torch.bfloat16, enabled=amp and dev.type == 'cuda')
 
 def tta_views(xb:torch.Tensor, tta:bool=False, tta_shift:int=0)->list:
     "The views of the faces `xb` (B, C, H, W) that test-time augmentation averages over: `xb`; with `tta_shift`, also `xb` moved by that many pixels down, up, right and left (reflect-padded, as `batch_shift` pads); with `tta`, all of them mirrored too. 1, 2, 5 or 10 views."
@@ -167,14 +168,14 @@ def fit_one_cycle(epochs:int, max_lr:float, model, train_dl, valid_dl, wd:float=
 
 # %% ../nbs/01_logistic.ipynb #143dea0a
 @torch.no_grad()
-def confusion_matrix(model, loader, tta:bool=False, tta_shift:int=0)->torch.Tensor:
-    "Counts of (true class, predicted class) over `loader`, shape (7, 7); rows are the true classes."
+def confusion_matrix(model, loader, tta:bool=False, tta_shift:int=0, amp:bool=True)->torch.Tensor:
+    "Counts of (true class, predicted class) over `loader`, shape (7, 7); rows are the true classes (`amp`: as in `evaluate`)."
     model.eval()
     dev, n = next(model.parameters()).device, len(FER_CLASSES)
     cm = torch.zeros(n, n, dtype=torch.long)
     for xb, yb in loader:
         xb = xb.to(dev)
-        with _autocast(dev): pred = class_probs(model, xb, tta, tta_shift).argmax(1)
+        with _autocast(dev, amp): pred = class_probs(model, xb, tta, tta_shift).argmax(1)
         cm += confusion_counts(yb.cpu(), pred.cpu(), n)
     return cm
 
@@ -280,11 +281,19 @@ def run_training(model, data:FERData, cfg:TrainConfig, device=None, progress:boo
     return {'history': history, 'metrics': run_metrics(model, valid_dl, test_dl, cfg), 'train_seconds': seconds, 'device': device_name(device),
             'norm': {'mean': float(train_dl.mean), 'std': float(train_dl.std)}}   # the pixel standardisation the model expects
 
+@contextlib.contextmanager
+def _exact_float32():
+    "Float32 matrix multiplies and convolutions computed as float32 on CUDA too (no TF32), as on a CPU; the settings are restored after."
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try: yield
+    finally: torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
 def run_metrics(model, valid_dl, test_dl, cfg:TrainConfig)->dict:
-    "Accuracy, loss, macro-F1 and confusion matrix of `model` on PublicTest and PrivateTest, with the TTA of `cfg` (the history, cheaper, uses its mirror only)."
+    "Accuracy, loss, macro-F1 and confusion matrix of `model` on PublicTest and PrivateTest, with the TTA of `cfg` (the history, cheaper, uses its mirror only), in exact float32 on any device."
     metrics = {}
     for usage, dl in (('PublicTest', valid_dl), ('PrivateTest', test_dl)):
-        r, cm = evaluate(model, dl, cfg.tta, cfg.tta_shift), confusion_matrix(model, dl, cfg.tta, cfg.tta_shift)
+        with _exact_float32(): r, cm = evaluate(model, dl, cfg.tta, cfg.tta_shift, amp=False), confusion_matrix(model, dl, cfg.tta, cfg.tta_shift, amp=False)
         metrics[usage] = {'accuracy': r['valid_acc'], 'loss': r['valid_loss'], 'macro_f1': macro_f1(cm), 'confusion': cm.tolist()}
     return metrics
 
