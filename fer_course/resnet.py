@@ -40,9 +40,9 @@ class ResNet9(ImageClassificationBase):
         w0, w1, w2, w3 = widths
         pool = lambda ni, nf: nn.Sequential(conv_block(ni, nf), nn.MaxPool2d(2))
         self.body = nn.Sequential(conv_block(1, w0),                   # (B, w0, 48, 48)
-                                  pool(w0, w1), ResBlock(w1, skip),          # (B, w1, 24, 24)
+                                  pool(w0, w1), ResBlock(w1, skip),    # (B, w1, 24, 24)
                                   pool(w1, w2),                        # (B, w2, 12, 12)
-                                  pool(w2, w3), ResBlock(w3, skip))          # (B, w3, 6, 6)
+                                  pool(w2, w3), ResBlock(w3, skip))    # (B, w3, 6, 6)
         self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(p), nn.Linear(w3, n_out))
     def forward(self, xb): return self.head(self.body(xb))             # (B, 7)
 
