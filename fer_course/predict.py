@@ -153,7 +153,7 @@ def crop_faces(gray:np.ndarray, boxes, norm:dict, # `{'mean': ..., 'std': ...}` 
     return (torch.from_numpy(x).float().unsqueeze(1) / 255 - norm['mean']) / norm['std']
 
 # %% ../nbs/06_predict.ipynb #61bea229
-DEFAULT_MODEL = 'resnet_small_distilled'
+DEFAULT_MODEL = 'resnet_distilled'
 
 def available_models(folder=None)->list:
     "Names of the models in `folder` (default: the shipped ones, `WEIGHTS_DIR`): each has a `<name>.json` run record and `<name>.safetensors` weights."
