@@ -7,7 +7,8 @@
 nbclient alone knows nothing of nbdev's flags, so this script applies them the way `nbdev_test` does:
 cells marked `#| eval: false` never run, and cells marked with a flag from settings.ini's `tst_flags`
 (notest slow gpu data cpu) run only when that flag is passed. Cells that do not run lose their old outputs, so
-nothing stale is saved. `--exclude "slow cpu"` also leaves out the cells that carry all of those flags (the GPU
+nothing stale is saved, except those named with `--keep` (a GPU run's training cells, when the notebook is
+re-executed on a CPU: their outputs are that run's, and its record is what the other cells read). `--exclude "slow cpu"` also leaves out the cells that carry all of those flags (the GPU
 run shows the CPU variants from their saved weights but does not retrain them). The kernel starts in the
 notebook's folder; the notebook is saved (also when a cell fails or the run is interrupted: what ran keeps its
 outputs, the error included, and the exit status is non-zero), then cleaned with `nbdev_clean`. Set FER2013_PATH
@@ -41,6 +42,20 @@ def should_run(src, skip_flags, flags, skip_texts=(), exclude=()):
     if exclude and all(f in d for f in exclude): return False
     return not any(f in d and f not in flags for f in skip_flags)
 
+def plan(cells, skip, flags, skip_texts=(), exclude=(), until=None):
+    "Which code cells run (a list of bools, one per cell): `should_run`, and none after the first cell whose source contains `until`."
+    runs, stopped = [], False
+    for cell in cells:
+        runs.append(cell.cell_type == 'code' and not stopped and should_run(cell.source, skip, flags, skip_texts, exclude)
+                    and 'nbdev_export(' not in cell.source)
+        stopped = stopped or (until is not None and until in cell.source)
+    return runs
+
+def clear(cells, runs, keep=()):
+    "Clear the outputs of the code cells, except those of a cell that does not run and contains a text of `keep`."
+    for cell, run in zip(cells, runs):
+        if cell.cell_type == 'code' and (run or not any(t in cell.source for t in keep)): cell.outputs, cell.execution_count = [], None
+
 def skip_flags():
     cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
     return cfg['DEFAULT']['tst_flags'].split()
@@ -67,17 +82,18 @@ def show_streams(nb):
             if o.get('output_type') == 'stream' and '\r' in (text := ''.join(o['text']) if isinstance(o['text'], list) else o['text']):
                 o['text'] = terminal_text(text)
 
-def execute_execnb(path, flags, skip_texts=(), exclude=()):
+def execute_execnb(path, flags, skip_texts=(), exclude=(), keep=(), until=None):
     "Run in-process with execnb (no Jupyter kernel needed); stop at the first error, saving what ran."
     import os
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
-    nb, skip, ran = read_nb(path), skip_flags(), 0
-    for cell in nb.cells:
-        if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+    nb = read_nb(path)
+    runs = plan(nb.cells, skip_flags(), flags, skip_texts, exclude, until)
+    clear(nb.cells, runs, keep)
+    todo, ran = {id(c) for c, r in zip(nb.cells, runs) if r}, 0
     def preproc(cell):
         nonlocal ran
-        run = cell.cell_type == 'code' and should_run(cell.source, skip, flags, skip_texts, exclude) and 'nbdev_export(' not in cell.source
+        run = id(cell) in todo
         ran += run
         return not run
     t0, cwd = time.time(), os.getcwd()
@@ -92,20 +108,18 @@ def execute_execnb(path, flags, skip_texts=(), exclude=()):
         clean(path)
         print(f"{path.name}: ran {ran} code cells with flags {sorted(flags) or 'none'} in {time.time() - t0:.0f} s (execnb)")
 
-def execute(path, flags, timeout, skip_texts=(), exclude=()):
+def execute(path, flags, timeout, skip_texts=(), exclude=(), keep=(), until=None):
     import nbformat
     from nbclient import NotebookClient
-    skip_flags_ = skip_flags()
     nb = nbformat.read(path, as_version=4)
+    runs = plan(nb.cells, skip_flags(), flags, skip_texts, exclude, until)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
     t0, ran = time.time(), 0
-    for cell in nb.cells:
-        if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+    clear(nb.cells, runs, keep)
     try:
         with client.setup_kernel():
-            for i, cell in enumerate(nb.cells):
-                if cell.cell_type == 'code' and should_run(cell.source, skip_flags_, flags, skip_texts, exclude):
-                    client.execute_cell(cell, i); ran += 1
+            for i, (cell, run) in enumerate(zip(nb.cells, runs)):
+                if run: client.execute_cell(cell, i); ran += 1
     finally:
         show_streams(nb)
         nbformat.write(nb, path)   # also after an error or an interrupt: the cells that ran keep their outputs
@@ -129,7 +143,11 @@ if __name__ == '__main__':
                          'repeatable. For one new slow cell among others, e.g. --skip "run_small = train_resnet"')
     ap.add_argument('--exclude', default='', metavar='FLAGS',
                     help='do not run the cells that carry all of these space-separated flags, e.g. "slow cpu" (the CPU variants\' training)')
+    ap.add_argument('--keep', action='append', default=[], metavar='TEXT',
+                    help='a code cell that does not run and whose source contains TEXT keeps its saved outputs (those of a GPU run, '
+                         'when a notebook is re-executed on a CPU), instead of losing them; repeatable')
+    ap.add_argument('--until', metavar='TEXT', help='run no cell after the first one whose source contains TEXT')
     a = ap.parse_args()
     for nb in a.notebooks:
-        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip, a.exclude.split())
-        else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip, a.exclude.split())
+        if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip, a.exclude.split(), a.keep, a.until)
+        else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip, a.exclude.split(), a.keep, a.until)

@@ -55,6 +55,9 @@ on_term() {   # stop the running notebook as its own time limit does (execute.py
   exit 143
 }
 trap on_term TERM
+extra=()   # FER_COURSE_SKIP (texts, one per line) and FER_COURSE_UNTIL: execute.py's --skip and --until, for a later call that runs one new cell
+while IFS= read -r t; do [ -n "$t" ] && extra+=(--skip "$t"); done <<< "${FER_COURSE_SKIP:-}"
+[ -n "${FER_COURSE_UNTIL:-}" ] && extra+=(--until "$FER_COURSE_UNTIL")
 status=0
 for arg in "$@"; do
   nb=${arg%%:*}; cap=""; [ "$nb" != "$arg" ] && cap=${arg#*:}
@@ -69,7 +72,7 @@ for arg in "$@"; do
   fi
   echo "$nb: $( [ ${#limit[@]} -gt 0 ] && echo "at most ${limit[3]} s" || echo "no time limit")" | tee -a "$OUT/log.txt"
   running=$nb   # (in the background, so that a TERM to this script is handled at once, not when the notebook ends)
-  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu cpu" --exclude "slow cpu" --engine execnb 2>&1 | tee -a "$OUT/log.txt" &
+  "${limit[@]}" python3 .ci/execute.py "$nb" --flags "data slow gpu cpu" --exclude "slow cpu" --engine execnb "${extra[@]}" 2>&1 | tee -a "$OUT/log.txt" &
   wait $! || status=1
   running=""; pack "$(basename "$nb" .ipynb)" "$nb"
 done
