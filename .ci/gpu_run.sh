@@ -10,6 +10,11 @@
 # records and weights it wrote into a tar in parts of 15 MiB, $OUT/fer_out_<notebook>.tar.partNN (the device tool
 # brings back at most 8 files of at most 16 MiB each; the full CNN's weights are 19 MB, the ResNet9's 26 MB: 03 and 04
 # make two parts each), next to log.txt and gpu.txt.
+# One new GPU cell, later (as 04's longer schedule was run on 2026-11-29, in a second call after the first had landed):
+# FER_COURSE_SKIP (texts, one per line: the training cells not to rerun) and FER_COURSE_UNTIL (the new cell's text) are
+# passed to execute.py as --skip and --until; e.g. FER_COURSE_SKIP=$'text 1\ntext 2' FER_COURSE_UNTIL='LONG = 3 '.
+# Only that cell's output and the records and weights it wrote are landed by hand: the notebook that comes back has lost
+# the skipped cells' outputs. Back here, re-execute the notebook with those cells skipped and kept (execute.py --keep).
 # Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tars
 # over the tree, edits what waited for the run; its docstring says what is left to do by hand).
 # FER_COURSE_LIMIT_S=N: everything, set-up included, ends within N seconds of this script's start (set N below the

@@ -8,7 +8,6 @@ __all__ = ['SHIP_CANDIDATES', 'ResBlock', 'ResNet9', 'get_resnet', 'batch_erase'
 
 # %% ../nbs/04_resnet.ipynb #d45160b8
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
