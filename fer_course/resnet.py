@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['SHIP_CANDIDATES', 'ResBlock', 'ResNet9', 'get_resnet', 'batch_erase', 'mix_batch', 'distill_targets', 'ResNetConfig',
-           'batch_tfm_for', 'train_resnet', 'ship_candidates', 'best_small_model']
+           'batch_tfm_for', 'train_resnet', 'teacher_targets', 'ship_candidates', 'best_small_model']
 
 # %% ../nbs/04_resnet.ipynb #d45160b8
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -17,8 +17,8 @@ from torch import nn
 from torchvision.transforms import v2
 
 from .cnn import conv_block
-from .data import FER_CLASSES, get_default_device
-from .train import ImageClassificationBase, TrainConfig, load_record, run_training
+from .data import FER_CLASSES, FERData, ResidentLoader, get_default_device
+from .train import ImageClassificationBase, TrainConfig, _autocast, class_probs, load_record, run_training
 
 # %% ../nbs/04_resnet.ipynb #1473f515
 class ResBlock(nn.Module):
@@ -98,14 +98,34 @@ def batch_tfm_for(cfg:ResNetConfig, teacher=None):
     return tfm
 
 def train_resnet(model, data, cfg:ResNetConfig, device=None, progress:bool=True,
-                 teacher=None)->dict: # a trained model to distil from, if `cfg.distill`; it is moved to the device and put in eval mode
-    "`run_training` with the batch augmentations (and the teacher) that `cfg` asks for."
+                 teacher=None, # a trained model to distil from, if `cfg.distill`; it is moved to the device and put in eval mode
+                 teacher_probs:torch.Tensor=None)->dict: # or its probabilities for the Training faces, computed once (`teacher_targets`)
+    "`run_training` with the batch augmentations (and the teacher, or its recorded probabilities) that `cfg` asks for."
+    if teacher_probs is not None:   # offline distillation: fixed soft targets, `cfg.distill` of them from the teacher
+        if teacher is not None or not cfg.distill or cfg.mixup or cfg.cutmix:
+            raise ValueError(f"teacher_probs needs distill > 0 (got {cfg.distill}), no teacher model as well, and no mixup or cutmix (they mix the labels of each batch, which recorded probabilities cannot follow)")
+        y = F.one_hot(data.split('Training')[1], len(FER_CLASSES)).float()
+        targets = (1 - cfg.distill) * y + cfg.distill * teacher_probs.float().cpu()
+        return run_training(model, data, cfg, device, progress, batch_tfm=batch_tfm_for(replace(cfg, distill=0.)), targets=targets)
     tfm = batch_tfm_for(cfg, teacher)
     if teacher is not None: teacher.to(torch.device(device) if device else get_default_device(), memory_format=torch.channels_last).eval()
     return run_training(model, data, cfg, device, progress, batch_tfm=tfm)
 
+@torch.no_grad()
+def teacher_targets(teacher, # a trained model
+                    data:FERData, norm:dict, # the pixel `mean` and `std` the teacher was trained with (its record's `norm`)
+                    tta:bool=True, # the mean over each face and its mirror image
+                    bs:int=256, device='cpu',
+                    bf16:bool=True)->torch.Tensor: # bf16 autocast, on a CPU too
+    "The teacher's probabilities for the Training faces of `data`, in their order, (N, 7): what `train_resnet` distils from with `teacher_probs`."
+    dev = torch.device(device); teacher.to(dev, memory_format=torch.channels_last).eval()
+    x, y = data.split('Training')
+    with _autocast(dev, bf16, cpu=True):
+        return torch.cat([class_probs(teacher, xb.contiguous(memory_format=torch.channels_last), tta).float().cpu()
+                          for xb, _ in ResidentLoader(x, y, norm['mean'], norm['std'], bs=bs, device=dev)])
+
 # %% ../nbs/04_resnet.ipynb #8964324b
-SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled')   # the small ResNet9s (16-32-64-128) that 06_predict may ship
+SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled')   # the small ResNet9s (16-32-64-128, and 24-48-96-192) that 06_predict may ship
 
 def ship_candidates(folder='results')->list:
     "The records of the `SHIP_CANDIDATES` trained so far (a candidate without a record in `folder` has not been trained yet), each judged by its own record (a distilled model's teacher is named in its record, and need not be the `resnet` on record)."
