@@ -30,7 +30,8 @@ MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN
           'cnn_small': CNN,            # the narrow CNN that 03 trains on a CPU
           'resnet_small': ResNet9,     # the narrow ResNet9 that 04 trains on a CPU
           'resnet_small_distilled': ResNet9,  # the same, distilled on a CPU from cnn_small and resnet_small (04)
-          'resnet_distilled': ResNet9} # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
+          'resnet_distilled': ResNet9, # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
+          'resnet_wide_distilled': ResNet9}   # a wider one (24-48-96-192) that 04 distils from the ResNet on a CPU, to ship
 
 def load_records(folder='results')->dict:
     "The run records in `folder`, by model name, in course order."

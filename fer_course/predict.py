@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['OPENCV_HINT', 'MARGIN', 'DEFAULT_MODEL', 'FaceWarning', 'read_image', 'detect_faces', 'crop_face', 'crop_faces',
-           'available_models', 'load_pretrained', 'fuse_for_inference', 'FacePredictor', 'default_predictor', 'predict',
-           'draw_predictions', 'plot_probs', 'plot_predictions', 'predict_widget']
+           'available_models', 'load_pretrained', 'fuse_for_inference', 'native_bf16', 'FacePredictor',
+           'default_predictor', 'predict', 'draw_predictions', 'plot_probs', 'plot_predictions', 'predict_widget']
 
 # %% ../nbs/06_predict.ipynb #ab86bc3f
 import functools, html, io, json, math, warnings
@@ -153,7 +153,7 @@ def crop_faces(gray:np.ndarray, boxes, norm:dict, # `{'mean': ..., 'std': ...}` 
     return (torch.from_numpy(x).float().unsqueeze(1) / 255 - norm['mean']) / norm['std']
 
 # %% ../nbs/06_predict.ipynb #61bea229
-DEFAULT_MODEL = 'resnet_distilled'
+DEFAULT_MODEL = 'resnet_wide_distilled'
 
 def available_models(folder=None)->list:
     "Names of the models in `folder` (default: the shipped ones, `WEIGHTS_DIR`): each has a `<name>.json` run record and `<name>.safetensors` weights."
@@ -189,6 +189,14 @@ def fuse_for_inference(model:torch.nn.Module, # a classifier in eval mode
     return fused if same else model
 
 # %% ../nbs/06_predict.ipynb #84d61172
+def native_bf16(device)->bool:
+    "Whether `device` computes bf16 natively, so that bf16 autocast speeds it up: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX instructions."
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type != 'cpu': return False
+    checks = [getattr(torch.cpu, f, None) for f in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]   # private, in torch >= 2.3: without them, float32
+    return any(bool(c()) for c in checks if c is not None)
+
 class FacePredictor:
     "Find the faces in photos and classify their expressions with `model`, standardising pixels as its `record` says."
     def __init__(self, model=None, # a trained classifier; None loads the shipped `DEFAULT_MODEL`
@@ -198,6 +206,7 @@ class FacePredictor:
                  tta_shift:int=None, # average also with the face moved by this many pixels each way (`tta_views`); None: as the record's config says
                  temperature:float=None, # divide the logits by this before the softmax (calibration, `05_compare`); None: the record's `calibration` (fitted with the record's TTA), else 1
                  fast:bool=True, # fold batch norms into convolutions for inference (`fuse_for_inference`)
+                 bf16:bool=None, # classify in bf16 (autocast); None: where the model's device computes bf16 natively (`native_bf16`)
                  chunk:int=16): # faces per forward pass: small passes suit a CPU's caches (06's benchmark of chunk sizes); raise it on a GPU
         if model is None: model, record = load_pretrained()
         if not {'mean', 'std'} <= set((record or {}).get('norm') or {}): raise ValueError("FacePredictor needs the model's run record, with its 'norm' (pixel mean and std)")
@@ -211,7 +220,8 @@ class FacePredictor:
         except (TypeError, ValueError): self.temperature = math.nan
         if not 0 < self.temperature < math.inf: raise ValueError(f"temperature must be a positive number, got {t!r}{'' if temperature is not None else ' (the calibration in the record of ' + str(record.get('name')) + ')'}")
         self.device = next(model.parameters()).device
-    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift}, temperature={self.temperature:.3g})"
+        self.bf16 = native_bf16(self.device) if bf16 is None else bool(bf16)
+    def __repr__(self): return f"FacePredictor({self.record.get('name')}, {type(self.model).__name__}, tta={self.tta}, tta_shift={self.tta_shift}, temperature={self.temperature:.3g}, bf16={self.bf16})"
 
 # %% ../nbs/06_predict.ipynb #89dea870
 @patch
@@ -219,7 +229,7 @@ def classify(self:FacePredictor, xb:torch.Tensor)->torch.Tensor: # (N, 7) probab
     "Probabilities of the 7 classes for standardised crops `xb` (N, 1, 48, 48), `self.chunk` faces at a time."
     if not len(xb): return torch.zeros(0, len(FER_CLASSES))
     out = []
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast('cuda' if self.device.type == 'cuda' else 'cpu', torch.bfloat16, enabled=self.bf16):
         for x in xb.split(self.chunk):
             views = tta_views(x.to(self.device), self.tta, self.tta_shift)   # the faces (and their mirror images, ...), in one pass
             p = F.softmax(self.net(torch.cat(views).contiguous(memory_format=torch.channels_last)).float() / self.temperature, 1)
