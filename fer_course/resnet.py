@@ -125,7 +125,7 @@ def teacher_targets(teacher, # a trained model
                           for xb, _ in ResidentLoader(x, y, norm['mean'], norm['std'], bs=bs, device=dev)])
 
 # %% ../nbs/04_resnet.ipynb #8964324b
-SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled')   # the small ResNet9s (16-32-64-128, and 24-48-96-192) that 06_predict may ship
+SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled', 'resnet_wide_distilled2')   # the small ResNet9s (16-32-64-128, and 24-48-96-192) that 06_predict may ship
 
 def ship_candidates(folder='results')->list:
     "The records of the `SHIP_CANDIDATES` trained so far (a candidate without a record in `folder` has not been trained yet), each judged by its own record (a distilled model's teacher is named in its record, and need not be the `resnet` on record)."

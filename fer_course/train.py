@@ -368,7 +368,7 @@ def load_weights(model, path):
 
 # %% ../nbs/01_logistic.ipynb #3f89f873
 COURSE_RUNS = ('logistic', 'feedforward', 'cnn', 'resnet',          # the runs the course records (01-04), in course order;
-               'cnn_small', 'resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled')   # the CPU variants and the distilled ones
+               'cnn_small', 'resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled', 'resnet_wide_distilled2')   # the CPU variants and the distilled ones
 
 def results_table(folder='results',
                   names=COURSE_RUNS, # the records to show, in this order; a name without a record yet (a run not made) is left out
