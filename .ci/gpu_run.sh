@@ -13,6 +13,10 @@
 # One new GPU cell, later (as 04's longer schedule was run on 2026-11-29, in a second call after the first had landed):
 # FER_COURSE_SKIP (texts, one per line: the training cells not to rerun) and FER_COURSE_UNTIL (the new cell's text) are
 # passed to execute.py as --skip and --until; e.g. FER_COURSE_SKIP=$'text 1\ntext 2' FER_COURSE_UNTIL='LONG = 3 '.
+# Owed since 2026-11-30 (issues 5 and 6): 04's speed table with its compile row, the seeds of the longer schedule and the wide
+# student for 120 epochs, in one call: `bash .ci/gpu_pack.sh nbs/models/resnet_teacher_probs.safetensors`, the shipped weights
+# moved aside (gpu_pack.sh says how), then FER_COURSE_SKIP=$'best = BASE; best_model, best_run = ablation_run(BASE)\ntest_eq(best.seed,
+# SEEDS[0])\nSTUDENT = dict(widths=(8, 16, 16, 32)\nLONG = 3 ' FER_COURSE_UNTIL='WIDE_ARGS = dict(' with that file carried too.
 # Only that cell's output and the records and weights it wrote are landed by hand: the notebook that comes back has lost
 # the skipped cells' outputs. Back here, re-execute the notebook with those cells skipped and kept (execute.py --keep).
 # Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tars

@@ -31,7 +31,8 @@ MODELS = {'logistic': LogisticRegression, 'feedforward': FeedForward, 'cnn': CNN
           'resnet_small': ResNet9,     # the narrow ResNet9 that 04 trains on a CPU
           'resnet_small_distilled': ResNet9,  # the same, distilled on a CPU from cnn_small and resnet_small (04)
           'resnet_distilled': ResNet9, # the narrow ResNet9 that 04 distils from the ResNet on a GPU, to ship
-          'resnet_wide_distilled': ResNet9}   # a wider one (24-48-96-192) that 04 distils from the ResNet on a CPU, to ship
+          'resnet_wide_distilled': ResNet9,   # a wider one (24-48-96-192) that 04 distils from the ResNet on a CPU, to ship
+          'resnet_wide_distilled2': ResNet9}  # the same, trained for a second cycle from its own weights (04, CPU)
 
 def load_records(folder='results')->dict:
     "The run records in `folder`, by model name, in course order."
