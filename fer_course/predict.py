@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .compare import WEIGHTS_DIR, build_model   # WEIGHTS_DIR: the weights shipped inside the package
 from .data import FER_CLASSES, IMG_SIZE
-from .train import load_weights, tta_views
+from .train import _autocast, load_weights, tta_views
 
 # %% ../nbs/06_predict.ipynb #f71623b6
 class FaceWarning(UserWarning):
@@ -229,7 +229,7 @@ def classify(self:FacePredictor, xb:torch.Tensor)->torch.Tensor: # (N, 7) probab
     "Probabilities of the 7 classes for standardised crops `xb` (N, 1, 48, 48), `self.chunk` faces at a time."
     if not len(xb): return torch.zeros(0, len(FER_CLASSES))
     out = []
-    with torch.inference_mode(), torch.autocast('cuda' if self.device.type == 'cuda' else 'cpu', torch.bfloat16, enabled=self.bf16):
+    with torch.inference_mode(), _autocast(self.device, self.bf16, cpu=True):
         for x in xb.split(self.chunk):
             views = tta_views(x.to(self.device), self.tta, self.tta_shift)   # the faces (and their mirror images, ...), in one pass
             p = F.softmax(self.net(torch.cat(views).contiguous(memory_format=torch.channels_last)).float() / self.temperature, 1)
