@@ -19,17 +19,15 @@ cp ../shared/tools/fer_pack.py .devdata/
 # not carried: safetensors, tabulate, packaging, pygments and opencv are on the GPU machine's image (KINDS.md's list);
 # jedi and parso: IPython runs without them (completion only). Each MB counts: the carry's limit is 64 MiB.
 rm -f .devdata/wheels/jedi-* .devdata/wheels/parso-* .devdata/wheels/safetensors-* .devdata/wheels/tabulate-* .devdata/wheels/packaging-* .devdata/wheels/pygments-*
-# what else the call carries, from nbs/models/ (ignored by git), as arguments; by default the CPU CNN's weights, which the
-# first GPU run's `cpu` cells show (03's filters and maps, 04's teachers). A later 04 call that trains only its newer GPU cells
-# (the seeds, the wide student) carries instead the reported resnet's probabilities for the Training faces, which the wide
-# student learns from (its 26 MB of weights do not fit the carry):
-#   bash .ci/gpu_pack.sh nbs/models/resnet_teacher_probs.safetensors   (made by 04's `cached_teacher_targets('resnet', data)`)
-extra=("$@"); [ ${#extra[@]} -gt 0 ] || extra=(nbs/models/cnn_small.safetensors)
-for f in "${extra[@]}"; do [ -f "$f" ] || { echo "$f is missing: run the notebook cell that makes it first (03's 'slow cpu' cell for cnn_small; cached_teacher_targets for the probabilities)" >&2; exit 1; }; done
+# what else the call carries, from nbs/models/ (ignored by git), as arguments; by default nothing. The first GPU run of 03 and
+# 04 also carried the CPU CNN's weights, which their `cpu` cells show: `bash .ci/gpu_pack.sh nbs/models/cnn_small.safetensors`.
+# (Weights are not committed, so a new checkout has none: a call must train what it learns from, as 04's later cells do.)
+extra=("$@")
+for f in "${extra[@]}"; do [ -f "$f" ] || { echo "$f is missing: run the notebook cell that makes it first (03's 'slow cpu' cell for cnn_small)" >&2; exit 1; }; done
 du -sh .devdata .devdata/wheels "${extra[@]}"
 tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1)
 carry=$(du -sb .devdata "${extra[@]}" | awk '{s += $1} END {print s}')
-echo "carry: .devdata + ${extra[*]} $((carry / 1048576)) MiB + working tree $((tree / 1048576)) MiB of the 64 MiB limit"
+echo "carry: .devdata ${extra[*]:++ ${extra[*]} }$((carry / 1048576)) MiB + working tree $((tree / 1048576)) MiB of the 64 MiB limit"
 # (over the limit: move out of the tree, for the call only, what the run does not read, e.g. the shipped models, which
 #  04's GPU cells do not load: `git rm --cached fer_course/weights/*.safetensors`, move them aside, then restore them and
 #  `git reset` after the call; at 2026-11-30's commits the tree is 15.5 MiB, of which they are 8.7)

@@ -14,9 +14,12 @@
 # FER_COURSE_SKIP (texts, one per line: the training cells not to rerun) and FER_COURSE_UNTIL (the new cell's text) are
 # passed to execute.py as --skip and --until; e.g. FER_COURSE_SKIP=$'text 1\ntext 2' FER_COURSE_UNTIL='LONG = 3 '.
 # Owed since 2026-11-30 (issues 5 and 6): 04's speed table with its compile row, the seeds of the longer schedule and the wide
-# student for 120 epochs, in one call: `bash .ci/gpu_pack.sh nbs/models/resnet_teacher_probs.safetensors`, the shipped weights
-# moved aside (gpu_pack.sh says how), then FER_COURSE_SKIP=$'best = BASE; best_model, best_run = ablation_run(BASE)\ntest_eq(best.seed,
-# SEEDS[0])\nSTUDENT = dict(widths=(8, 16, 16, 32)\nLONG = 3 ' FER_COURSE_UNTIL='WIDE_ARGS = dict(' with that file carried too.
+# student for 120 epochs, in one call that needs no weights (the wide student learns from the best seed the call trains):
+#   bash .ci/gpu_pack.sh        (the shipped weights moved aside if the carry is too big: gpu_pack.sh says how), then
+#   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=575 FER_COURSE_SKIP=$'best = BASE; best_model, best_run = ablation_run(BASE)\ntest_eq(best.seed,
+#       SEEDS[0])\nSTUDENT = dict(widths=(8, 16, 16, 32)\nLONG = 3 ' FER_COURSE_UNTIL='WIDE_ARGS = dict(' bash .ci/gpu_run.sh nbs/04_resnet.ipynb",
+#       carry=[".devdata"], timeout_s=600)
+#   (tested on a CPU, 2026-11-30: the same with FER_COURSE_SMOKE=1 trains a narrow seed 43 for one epoch and the student from it)
 # Only that cell's output and the records and weights it wrote are landed by hand: the notebook that comes back has lost
 # the skipped cells' outputs. Back here, re-execute the notebook with those cells skipped and kept (execute.py --keep).
 # Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tars

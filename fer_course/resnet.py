@@ -4,23 +4,20 @@
 
 # %% auto #0
 __all__ = ['SHIP_CANDIDATES', 'ResBlock', 'ResNet9', 'get_resnet', 'batch_erase', 'mix_batch', 'distill_targets', 'ResNetConfig',
-           'batch_tfm_for', 'train_resnet', 'teacher_targets', 'cached_teacher_targets', 'ship_candidates',
-           'best_small_model']
+           'batch_tfm_for', 'train_resnet', 'teacher_targets', 'ship_candidates', 'best_small_model']
 
 # %% ../nbs/04_resnet.ipynb #d45160b8
-import hashlib, math
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from torchvision.transforms import v2
 
 from .cnn import conv_block
-from .data import FER_CLASSES, FERData, ResidentLoader, _atomic_write, get_default_device
+from .data import FER_CLASSES, FERData, ResidentLoader, get_default_device
 from .train import ImageClassificationBase, TrainConfig, _autocast, class_probs, load_record, load_weights, run_training
 
 # %% ../nbs/04_resnet.ipynb #1473f515
@@ -126,21 +123,6 @@ def teacher_targets(teacher, # a trained model
     with _autocast(dev, bf16, cpu=True):
         return torch.cat([class_probs(teacher, xb.contiguous(memory_format=torch.channels_last), tta).float().cpu()
                           for xb, _ in ResidentLoader(x, y, norm['mean'], norm['std'], bs=bs, device=dev)])
-
-# %% ../nbs/04_resnet.ipynb #5dc4a9d3
-def cached_teacher_targets(name:str, # a recorded model: its record in `results`, its weights `folder/<name>.safetensors`
-                           data:FERData, folder='models', results='results', device='cpu')->torch.Tensor:
-    "`teacher_targets` of the recorded model `name`, kept in `folder/<name>_teacher_probs.safetensors`; a kept file is used only if it is of this run of the teacher (its record's date) and of these faces, else computed again from the weights."
-    rec, path = load_record(name, results), Path(folder)/f'{name}_teacher_probs.safetensors'
-    faces = data.split('Training')[0].contiguous()
-    meta = {'teacher': name, 'teacher_date': rec['date'], 'faces_sha256': hashlib.sha256(faces.numpy().tobytes()).hexdigest()}   # the Training faces themselves, however stored
-    try:
-        with safe_open(str(path), 'pt') as f:
-            if f.metadata() == meta: return f.get_tensor('probs')
-    except (FileNotFoundError, SafetensorError, OSError): pass                 # none kept, or a damaged file: computed again below
-    probs = teacher_targets(load_weights(get_resnet(**rec['model_args']), Path(folder)/f'{name}.safetensors'), data, rec['norm'], device=device)
-    _atomic_write(path, lambda p: save_file({'probs': probs.contiguous()}, str(p), metadata=meta))
-    return probs
 
 # %% ../nbs/04_resnet.ipynb #8964324b
 SHIP_CANDIDATES = ('resnet_small', 'resnet_small_distilled', 'resnet_distilled', 'resnet_wide_distilled', 'resnet_wide_distilled2', 'resnet_wide_distilled_long')   # the small ResNet9s (16-32-64-128, and 24-48-96-192) that 06_predict may ship
