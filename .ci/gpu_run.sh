@@ -19,8 +19,8 @@
 #   run(command="FER_COURSE_COMMIT=<sha> FER_COURSE_LIMIT_S=575 FER_COURSE_SKIP=$'best = BASE; best_model, best_run = ablation_run(BASE)\ntest_eq(best.seed,
 #       SEEDS[0])\nSTUDENT = dict(widths=(8, 16, 16, 32)\nLONG = 3 ' FER_COURSE_UNTIL='WIDE_ARGS = dict(' bash .ci/gpu_run.sh nbs/04_resnet.ipynb",
 #       carry=[".devdata"], timeout_s=600)
-#   It trains seed 43, then the wide student from the better of seeds 42 (if its weights are here) and 43, then seed 44 if time is
-#   left after both (04 reserves it for the student). Tested on a CPU, 2026-11-30: the same with FER_COURSE_SMOKE=1 (one epoch each).
+#   It trains seed 43; seed 44 only if the wide student still has its time after it (04 reserves it); then the wide student,
+#   taught by the best on PublicTest of the seeds it trained (and 42, were its weights here). Tested on a CPU, 2026-11-30: the same with FER_COURSE_SMOKE=1 (one epoch each).
 # Only that cell's output and the records and weights it wrote are landed by hand: the notebook that comes back has lost
 # the skipped cells' outputs. Back here, re-execute the notebook with those cells skipped and kept (execute.py --keep).
 # Back here, from the repository root:  .venv/bin/python .ci/gpu_land.py <files_at>  (checks the records, unpacks the tars
