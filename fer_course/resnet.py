@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 
 from .cnn import conv_block
 from .data import FER_CLASSES, FERData, ResidentLoader, get_default_device
-from .train import ImageClassificationBase, TrainConfig, _autocast, class_probs, load_record, load_weights, run_training
+from .train import ImageClassificationBase, TrainConfig, _autocast, class_probs, load_record, run_training
 
 # %% ../nbs/04_resnet.ipynb #1473f515
 class ResBlock(nn.Module):
