@@ -147,7 +147,22 @@ if __name__ == '__main__':
                     help='a code cell that does not run and whose source contains TEXT keeps its saved outputs (those of a GPU run, '
                          'when a notebook is re-executed on a CPU), instead of losing them; repeatable')
     ap.add_argument('--until', metavar='TEXT', help='run no cell after the first one whose source contains TEXT')
+    ap.add_argument('--all', action='store_true',
+                    help="run every cell but '#| eval: false', whatever its flags: what a learner's Run All does")
+    ap.add_argument('--record', action='store_true',
+                    help="the course's own run: the notebook's folder gets runs/ -> results/ for the run, so the records a "
+                         "lesson saves to runs/ (a learner's own, never committed) land in results/ (committed)")
     a = ap.parse_args()
+    if a.all: a.flags = ' '.join(skip_flags())
+    links = []
+    if a.record:
+        for d in sorted({nb.resolve().parent for nb in a.notebooks}):
+            runs = d/'runs'
+            if runs.is_symlink(): runs.unlink()
+            if runs.exists(): sys.exit(f"execute.py: {runs} exists: move it away first (--record makes it a link to results/)")
+            runs.symlink_to('results', target_is_directory=True); links.append(runs)
+    import atexit
+    atexit.register(lambda: [l.unlink() for l in links if l.is_symlink()])
     for nb in a.notebooks:
         if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip, a.exclude.split(), a.keep, a.until)
         else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip, a.exclude.split(), a.keep, a.until)
