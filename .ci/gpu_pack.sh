@@ -12,23 +12,20 @@ cp ../shared/tools/fer_pack.py .devdata/
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .devdata/wheels \
   fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18 \
   ipython ipython-pygments-lexers decorator matplotlib-inline pexpect ptyprocess prompt_toolkit wcwidth \
-  stack_data executing asttokens pure_eval traitlets 2>&1 | grep -v '^WARNING: Location' || true
+  stack_data executing asttokens pure_eval traitlets \
+  ipywidgets widgetsnbextension jupyterlab_widgets comm 2>&1 | grep -v '^WARNING: Location' || true
 # fastprogress 1.0.5, not 1.1.x: 1.1 imports python-fasthtml (a web framework, a dozen more packages, some compiled), which
 # the GPU machine lacks; 1.0.5 has the same master_bar/progress_bar and needs nothing (a CPU smoke test under Python 3.12
 # with only the GPU machine's packages found this: ModuleNotFoundError: No module named 'fasthtml').
 # not carried: safetensors, tabulate, packaging, pygments and opencv are on the GPU machine's image (KINDS.md's list);
 # jedi and parso: IPython runs without them (completion only). Each MB counts: the carry's limit is 64 MiB.
 rm -f .devdata/wheels/jedi-* .devdata/wheels/parso-* .devdata/wheels/safetensors-* .devdata/wheels/tabulate-* .devdata/wheels/packaging-* .devdata/wheels/pygments-*
-# what else the call carries, from nbs/models/ (ignored by git), as arguments; by default nothing. The first GPU run of 03 and
-# 04 also carried the CPU CNN's weights, which their `cpu` cells show: `bash .ci/gpu_pack.sh nbs/models/cnn_small.safetensors`.
-# (Weights are not committed, so a new checkout has none: a call must train what it learns from, as 04's later cells do.)
+# what else the call carries, as arguments (files the run reads that git does not hold); by default nothing.
+# (Weights in nbs/models/ are not committed, so a new checkout has none: a call must train what it learns from.)
 extra=("$@")
-for f in "${extra[@]}"; do [ -f "$f" ] || { echo "$f is missing: run the notebook cell that makes it first (03's 'slow cpu' cell for cnn_small)" >&2; exit 1; }; done
+for f in "${extra[@]}"; do [ -f "$f" ] || { echo "$f is missing" >&2; exit 1; }; done
 du -sh .devdata .devdata/wheels "${extra[@]}"
 tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1)
 carry=$(du -sb .devdata "${extra[@]}" | awk '{s += $1} END {print s}')
 echo "carry: .devdata ${extra[*]:++ ${extra[*]} }$((carry / 1048576)) MiB + working tree $((tree / 1048576)) MiB of the 64 MiB limit"
-# (over the limit: move out of the tree, for the call only, what the run does not read, e.g. the shipped models, which
-#  04's GPU cells do not load: `git rm --cached fer_course/weights/*.safetensors`, move them aside, then restore them and
-#  `git reset` after the call; at 2026-11-30's commits the tree is 15.5 MiB, of which they are 8.7)
 [ $((carry + tree)) -lt $((64 * 1048576)) ] || { echo "too big to carry" >&2; exit 1; }

@@ -17,6 +17,7 @@ nav#site-nav {position: fixed; top: 0; left: 0; bottom: 0; width: 230px; overflo
   background: #f7f7f9; border-right: 1px solid #ddd; font: 15px/1.4 sans-serif}
 nav#site-nav a {display: block; padding: .35rem 0; color: #2c3e50; text-decoration: none}
 nav#site-nav a[aria-current] {font-weight: bold; color: #2780e3}
+nav#site-nav p.nav-section {margin: 1rem 0 .2rem; font-size: .8rem; text-transform: uppercase; color: #6c757d}
 main > h1.title, main > p.description {font-family: var(--jp-content-font-family); padding-left: 12px}
 main > p.description {font-style: italic; font-size: 125%; opacity: .7; margin-top: 0}</style>{% endblock %}
 {% block body_header %}<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
@@ -45,6 +46,29 @@ def sidebar_order(quarto_yml, names):
              [f'{o} is not in the sidebar of {quarto_yml.name}' for o in sorted(set(names) - set(listed))]:
         print(f'site.py: warning: {o}', file=sys.stderr)
     return [o for o in listed if o in names]
+
+def sidebar_sections(quarto_yml)->dict:
+    "The sidebar section each notebook is listed under (`- section: ...` entries of `website.sidebar.contents`)."
+    cfg = yaml.safe_load(quarto_yml.read_text()) if quarto_yml.exists() else {}
+    sidebar = ((cfg or {}).get('website') or {}).get('sidebar') or {}
+    if isinstance(sidebar, list): sidebar = sidebar[0] if sidebar else {}
+    found = {}
+    for o in sidebar.get('contents') or []:
+        if isinstance(o, dict) and 'section' in o:
+            for c in o.get('contents') or []:
+                if isinstance(c, str): found[Path(c).name] = str(o['section'])
+    return found
+
+def nav_links(in_nav, current, pages, href, sections)->str:
+    "The sidebar: a link per page, with a heading where a section starts."
+    parts, last = [], None
+    for o in in_nav:
+        if sections.get(o) and sections[o] != last:
+            parts.append(f'<p class="nav-section">{html.escape(sections[o])}</p>')
+        last = sections.get(o)
+        title = html.escape(str(pages[o][0]["title"] or o))
+        parts.append(f'<a href="{href[o]}"{" aria-current=page" * (o == current)}>{title}</a>')
+    return ''.join(parts)
 
 def prepare(nb, name):
     "Apply what Quarto does with `_proc` notebooks: front matter -> title, cell options echo/output/include."
@@ -107,11 +131,12 @@ def main():
         nb = nbformat.read(proc/n, as_version=4)
         pages[n] = (prepare(nb, n), nb)
     href = {n: fm['output-file'] for n, (fm, _) in pages.items()}
+    sections = sidebar_sections(nbs/'_quarto.yml')
     exporter = HTMLExporter(extra_loaders=[DictLoader({'site.html.j2': TEMPLATE})], template_file='site.html.j2',
                             embed_images=True, exclude_input_prompt=True, exclude_output_prompt=True)  # Quarto shows no In/Out
     out.mkdir(parents=True, exist_ok=True)
     for n, (fm, nb) in pages.items():
-        links = ''.join(f'<a href="{href[o]}"{" aria-current=page" * (o == n)}>{html.escape(str(pages[o][0]["title"] or o))}</a>' for o in in_nav)
+        links = nav_links(in_nav, n, pages, href, sections)
         head = (f'<h1 class="title">{html.escape(str(fm["title"]))}</h1>' if fm['title'] else '') + \
                (f'<p class="description">{html.escape(str(fm["description"]))}</p>' if fm.get('description') else '')
         nb.metadata['title'] = str(fm['title'] or Path(n).stem)
