@@ -154,15 +154,24 @@ if __name__ == '__main__':
                          "lesson saves to runs/ (a learner's own, never committed) land in results/ (committed)")
     a = ap.parse_args()
     if a.all: a.flags = ' '.join(skip_flags())
-    links = []
+    links = []   # (link, the learner's own runs/ moved aside for the run, or None)
     if a.record:
+        import os
         for d in sorted({nb.resolve().parent for nb in a.notebooks}):
-            runs = d/'runs'
+            runs, aside = d/'runs', None
             if runs.is_symlink(): runs.unlink()
-            if runs.exists(): sys.exit(f"execute.py: {runs} exists: move it away first (--record makes it a link to results/)")
-            runs.symlink_to('results', target_is_directory=True); links.append(runs)
+            if runs.exists():
+                aside = d/f'runs.aside-{os.getpid()}'
+                runs.rename(aside)
+                print(f"execute.py: {runs} moved aside to {aside.name} for the run (put back after it)")
+            runs.symlink_to('results', target_is_directory=True)
+            links.append((runs, aside))
+    def restore():
+        for link, aside in links:
+            if link.is_symlink(): link.unlink()
+            if aside is not None and aside.exists(): aside.rename(link)
     import atexit
-    atexit.register(lambda: [l.unlink() for l in links if l.is_symlink()])
+    atexit.register(restore)
     for nb in a.notebooks:
         if a.engine == 'execnb': execute_execnb(nb.resolve(), set(a.flags.split()), a.skip, a.exclude.split(), a.keep, a.until)
         else: execute(nb.resolve(), set(a.flags.split()), a.timeout, a.skip, a.exclude.split(), a.keep, a.until)
