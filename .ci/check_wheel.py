@@ -1,6 +1,6 @@
 """Check that a fer_course wheel holds the library, its metadata and the shipped weights, and no data:
 no CSV, no images, nothing large. The shipped weights (fer_course/weights/<name>.safetensors, with the run
-record <name>.json that says how they were trained) must be there, each pair complete, at most 15 MB each. Its
+record <name>.json that says how they were trained) must be there, exactly one model, complete, at most 15 MB each. Its
 requirements keep OpenCV below 5: OpenCV 5's packages carry no Haar cascade, which predict finds faces with."""
 import sys, zipfile
 whl = sys.argv[1]
@@ -17,6 +17,7 @@ mods = sorted(n for n in names if n.startswith('fer_course/') and n.endswith('.p
 shipped = ', '.join(f"{w.split('/')[-1]} ({size[w] / 1e6:.1f} MB)" for w in weights) or 'none'
 print(f"{whl.split('/')[-1]}: {len(names)} files; modules: {', '.join(m.split('/')[-1] for m in mods)}; weights: {shipped}")
 if not weights: sys.exit("the wheel ships no weights (fer_course/weights/*.safetensors): `pip install fer_course` could not predict offline")
+if len(weights) != 1: sys.exit(f"the wheel must ship exactly one model, the default; it ships {len(weights)}: {weights}")
 if bad or big: sys.exit(f"unexpected files in the wheel: {bad + big}")
 meta = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
 cv = [l for l in meta.splitlines() if l.startswith('Requires-Dist: opencv-python-headless')]

@@ -1,11 +1,11 @@
 """Put a trained model into the package, so that `pip install fer_course` predicts offline with it.
 
-    .venv/bin/python .ci/ship_model.py resnet_small        # nbs/results/<name>.json + nbs/models/<name>.safetensors
+    .venv/bin/python .ci/ship_model.py resnet_distilled    # nbs/results/<name>.json + nbs/models/<name>.safetensors
 
 Copies the run record and the weights (as float16 if float32 would exceed 15 MB) to fer_course/weights/,
 atomically, then loads them back with `load_pretrained` and checks they give the same outputs as the originals.
 The record says how the model was trained and what it scored; the weights never leave its side. The record is shipped
-as it is, plus the `calibration` that 05_compare fitted for this run of the model (nbs/results/calibration.json), if it is for it:
+as it is, plus the `calibration` that 81_ship fitted for this run of the model (nbs/results/calibration.json), if it is for it:
 re-execute 05 after shipping a new model, then ship it again (06 tests that the two agree).
 """
 import json, sys
@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from fer_course.compare import build_model
 from fer_course.predict import WEIGHTS_DIR, load_pretrained
-from fer_course.train import _atomic_write, load_weights, save_weights
+from fer_course.fer2013 import atomic_write
+from fer_course.records import load_weights, save_weights
 
 name = sys.argv[1]
 rec_path, w_path = ROOT/'nbs/results'/f'{name}.json', ROOT/'nbs/models'/f'{name}.safetensors'
@@ -32,12 +33,16 @@ save_weights(shipped.half() if half else shipped, WEIGHTS_DIR/f'{name}.safetenso
 cal_path = ROOT/'nbs/results/calibration.json'
 cal = json.loads(cal_path.read_text()) if cal_path.exists() else None
 fits = cal is not None and (cal['model'], cal.get('run_date')) == (name, rec['date'])   # fitted for this very run, not an older one of the same name
-if cal and not fits: print(f"not shipping a calibration: {cal_path.name} is for {cal['model']} trained {cal.get('run_date')}; re-execute 05_compare, then ship {name} again")
+if cal and not fits: print(f"not shipping a calibration: {cal_path.name} is for {cal['model']} trained {cal.get('run_date')}; re-execute 81_ship, then ship {name} again")
 shipped_rec = rec | ({'calibration': cal} if fits else {})
-_atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: p.write_text(json.dumps(shipped_rec, indent=1)))
+atomic_write(WEIGHTS_DIR/f'{name}.json', lambda p: p.write_text(json.dumps(shipped_rec, indent=1)))
 back, _ = load_pretrained(name)
 x = torch.randn(16, 1, 48, 48)
 with torch.no_grad(): diff = (back(x).float() - model(x)).abs().max().item()
 print(f"shipped {name}: {(WEIGHTS_DIR/f'{name}.safetensors').stat().st_size / 1e6:.1f} MB ({'float16' if half else 'float32'}), "
       f"PrivateTest {rec['metrics']['PrivateTest']['accuracy']:.2%}, temperature {shipped_rec.get('calibration', {}).get('temperature', 1.):.3f}; largest output difference after reloading: {diff:.2e}")
 assert diff < (5e-2 if half else 1e-5)
+for old in sorted(WEIGHTS_DIR.glob('*.safetensors')):   # exactly one model ships: the one just put in
+    if old.stem != name:
+        old.unlink(); old.with_suffix('.json').unlink(missing_ok=True)
+        print(f"removed {old.stem} from {WEIGHTS_DIR.name}/: set DEFAULT_MODEL = {name!r} in 06_predict and re-export")
