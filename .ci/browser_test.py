@@ -17,15 +17,22 @@ from urllib.parse import unquote, urljoin, urlparse
 # Page-specific expectations, keyed by page (`logistic` for logistic.html) or by its notebook (`01_logistic`).
 # min_images: <img> inside cell outputs; min_tables: <table> anywhere; contains: strings the page text must hold.
 EXPECT = {
-    'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test']},
-    '00_data': {'min_images': 5, 'min_tables': 4, 'contains': ['28709', 'ResidentLoader', 'images/s']},
-    '01_logistic': {'min_images': 4, 'min_tables': 3, 'contains': ['on PrivateTest', 'L-BFGS']},
-    '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['on PrivateTest', 'Dropout']},
-    '03_cnn': {'min_images': 5, 'min_tables': 2, 'contains': ['Weight sharing', 'The CPU variant', 'on PrivateTest']},
-    '04_resnet': {'min_images': 4, 'min_tables': 2, 'contains': ['ResBlock', 'batch_erase', 'on PrivateTest', 'Distilled on the CPU']},
-    '05_compare': {'min_images': 4, 'min_tables': 2, 'contains': ['Rank correlation', 'most confident mistakes', 'Grad-CAM']},
+    'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test', 'resnet_distilled']},
+    '00_data': {'min_images': 4, 'min_tables': 2, 'contains': ['ResidentLoader', 'A gallery of faces']},
+    '01_logistic': {'min_images': 2, 'min_tables': 1, 'contains': ['How much is luck?', 'on PrivateTest']},
+    '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['Dropout', 'underfit']},
+    '03_cnn': {'min_images': 5, 'min_tables': 2, 'contains': ['Weight sharing', 'receptive field', 'Is it the convolutions?']},
+    '04_resnet': {'min_images': 2, 'min_tables': 2, 'contains': ['ResBlock', 'Without the skips', '73.5']},
+    '05_compare': {'min_images': 4, 'min_tables': 2, 'contains': ['Grad-CAM', 'One table']},
     '06_predict': {'min_images': 2, 'min_tables': 1, 'contains': ['Haar', 'ms per face']},
-    '07_cli': {'contains': ['fer-course data', 'face(s)', 'grace_hopper.jpg']},
+    '07_cli': {'min_images': 1, 'contains': ['fer-course data', 'fer-course webcam']},
+    '08_video': {'min_images': 1, 'min_tables': 2, 'contains': ['Smoothing', 'frames per second']},
+    '80_tricks': {'min_images': 1, 'min_tables': 2, 'contains': ['Why the EMA lost']},
+    '81_ship': {'min_tables': 1, 'contains': ['Distillation', 'temperature']},
+    '90_fer2013': {'contains': ['load_fer2013']},
+    '91_records': {'contains': ['safetensors']},
+    '92_predict_internals': {'contains': ['MAX_IMAGE_PIXELS']},
+    '93_cli_errors': {'contains': ['error:']},
 }
 CHROMIUM = None  # the browser's path: main() sets it from find_chromium()
 BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']  # looked up on PATH after $CHROMIUM
