@@ -130,9 +130,11 @@ def calibration_table(logits:dict,        # split name -> (logits (V, N, C), lab
     return pd.DataFrame(rows).T
 
 # %% ../nbs/81_ship.ipynb #aed4dfa7
-def choose_shipped(candidates:pd.DataFrame,  # a row per model: `model`, `PublicTest`, `fast enough`
+def choose_shipped(candidates:pd.DataFrame,  # a row per model: model, widths, PublicTest, fast enough, ms/face batched
                   )->str:
-    "The model with the best PublicTest accuracy among the candidates that are `fast enough`."
-    fast = candidates[candidates['fast enough'].astype(bool)]
-    if fast.empty: raise ValueError(f"none of {', '.join(candidates.model)} meets the speed goals")
-    return fast.loc[fast.PublicTest.idxmax(), 'model']
+    "The best PublicTest accuracy among the `fast enough` candidates; with none, among the fastest shape."
+    pool = candidates[candidates['fast enough'].astype(bool)]
+    if pool.empty:
+        fastest = candidates.loc[candidates['ms/face batched'].idxmin(), 'widths']
+        pool = candidates[candidates['widths'] == fastest]
+    return pool.loc[pool.PublicTest.idxmax(), 'model']
