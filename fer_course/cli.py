@@ -274,7 +274,8 @@ def _predict_photo(args):
         rgb = read_image(photo, 'RGB', name=str(photo))
         preds = predictor(rgb, name=str(photo))
     for w in caught: print(w.message, file=sys.stderr)
-    if args.json: print(_json({'photo': str(photo), 'model': rec.get('name'), 'faces': preds}))
+    shown = str(args.source) if args.source else Path(photo).name   # the sample: its name
+    if args.json: print(_json({'photo': shown, 'model': rec.get('name'), 'faces': preds}))
     else: _print_faces(Path(photo).name, preds)
     if args.out:
         title = f"{Path(photo).name}: {rec.get('name')}"
