@@ -90,7 +90,7 @@ def crop_faces(gray:np.ndarray, boxes,
 
 # %% ../nbs/06_predict.ipynb #23099b63
 WEIGHTS_DIR = Path(str(importlib.resources.files('fer_course')))/'weights'   # in the package
-DEFAULT_MODEL = 'resnet_distilled'
+DEFAULT_MODEL = 'resnet_pool1_distilled'
 
 def available_models(folder=None)->list:
     "Names of the models in `folder` (default `WEIGHTS_DIR`): a record beside its weights."

@@ -30,22 +30,26 @@ class ResBlock(nn.Module):
         return x + self.f(x) if self.skip else self.f(x)
 
 # %% ../nbs/04_resnet.ipynb #13209338
-def _pooled(ni:int, nf:int)->nn.Sequential:
-    "A `conv_block` from `ni` to `nf` channels, then a 2x2 max-pool."
-    return nn.Sequential(conv_block(ni, nf), nn.MaxPool2d(2))
+def _pooled(ni:int, nf:int, pool_first:bool=False)->nn.Sequential:
+    "A `conv_block` from `ni` to `nf` channels, then a 2x2 max-pool (the pool first if `pool_first`)."
+    block, pool = conv_block(ni, nf), nn.MaxPool2d(2)
+    return nn.Sequential(pool, block) if pool_first else nn.Sequential(block, pool)
 
 class ResNet9(ImageClassificationBase):
     "Stem, three widening stages (two with a `ResBlock`), then max-pool, dropout and a linear head."
     def __init__(self, widths=(64, 128, 256, 512), # channels of the stem and the three stages
                  p:float=0.2,                       # dropout before the linear layer
                  n_out:int=len(FER_CLASSES),
-                 skip:bool=True):                   # False: the same layers without the skips
+                 skip:bool=True,                    # False: the same layers without the skips
+                 pool_first:int=0):                 # how many stages, from the first, halve the
+                                                    # image before their conv: less work (81_ship)
         super().__init__()
         w0, w1, w2, w3 = widths
-        self.body = nn.Sequential(conv_block(1, w0),                    # (B, w0, 48, 48)
-                                  _pooled(w0, w1), ResBlock(w1, skip),  # (B, w1, 24, 24)
-                                  _pooled(w1, w2),                      # (B, w2, 12, 12)
-                                  _pooled(w2, w3), ResBlock(w3, skip))  # (B, w3, 6, 6)
+        first = [pool_first > stage for stage in range(3)]
+        self.body = nn.Sequential(conv_block(1, w0),                                  # (B, w0, 48, 48)
+                                  _pooled(w0, w1, first[0]), ResBlock(w1, skip),      # (B, w1, 24, 24)
+                                  _pooled(w1, w2, first[1]),                          # (B, w2, 12, 12)
+                                  _pooled(w2, w3, first[2]), ResBlock(w3, skip))      # (B, w3, 6, 6)
         self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(p),
                                   nn.Linear(w3, n_out))
 
