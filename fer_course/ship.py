@@ -56,7 +56,8 @@ def shape_name(model_args:dict)->str:
 def pool_first_copy(model:ResNet9, widths, p:float=0.2, stages:int=2)->ResNet9:
     "A `ResNet9(widths, p, pool_first=stages)` holding the weights of `model`, a ResNet9 of those widths."
     copy = ResNet9(widths, p, pool_first=stages)
-    moved = [f'body.{i}.' for i in (1, 3, 4)[:stages]]    # these stages' blocks are second now
+    moved = [f'body.{i}.' for i in (1, 3, 4)[:stages]]    # the stages: Sequential(conv_block, pool)
+    # moved, a stage's conv_block goes from index 0 to 1: 'body.1.0.0.weight' -> 'body.1.1.0.weight'
     def new_name(key):
         prefix = next((m for m in moved if key.startswith(m + '0.')), None)
         return key if prefix is None else prefix + '1.' + key[len(prefix) + 2:]
