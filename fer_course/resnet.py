@@ -31,7 +31,7 @@ class ResBlock(nn.Module):
 
 # %% ../nbs/04_resnet.ipynb #13209338
 def _pooled(ni:int, nf:int, pool_first:bool=False)->nn.Sequential:
-    "A `conv_block` from `ni` to `nf` channels, then a 2x2 max-pool (the pool first if `pool_first`)."
+    "A `conv_block` from `ni` to `nf` channels, then a 2x2 max-pool (or first, if `pool_first`)."
     block, pool = conv_block(ni, nf), nn.MaxPool2d(2)
     return nn.Sequential(pool, block) if pool_first else nn.Sequential(block, pool)
 
@@ -45,11 +45,11 @@ class ResNet9(ImageClassificationBase):
                                                     # image before their conv: less work (81_ship)
         super().__init__()
         w0, w1, w2, w3 = widths
-        first = [pool_first > stage for stage in range(3)]
-        self.body = nn.Sequential(conv_block(1, w0),                                  # (B, w0, 48, 48)
-                                  _pooled(w0, w1, first[0]), ResBlock(w1, skip),      # (B, w1, 24, 24)
-                                  _pooled(w1, w2, first[1]),                          # (B, w2, 12, 12)
-                                  _pooled(w2, w3, first[2]), ResBlock(w3, skip))      # (B, w3, 6, 6)
+        pre = [pool_first > stage for stage in range(3)]     # which stages pool first
+        self.body = nn.Sequential(conv_block(1, w0),                            # (B, w0, 48, 48)
+                                  _pooled(w0, w1, pre[0]), ResBlock(w1, skip),  # (B, w1, 24, 24)
+                                  _pooled(w1, w2, pre[1]),                      # (B, w2, 12, 12)
+                                  _pooled(w2, w3, pre[2]), ResBlock(w3, skip))  # (B, w3, 6, 6)
         self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(p),
                                   nn.Linear(w3, n_out))
 

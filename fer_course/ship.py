@@ -54,7 +54,7 @@ def shape_name(model_args:dict)->str:
 
 # %% ../nbs/81_ship.ipynb #7c1c8f27
 def pool_first_copy(model:ResNet9, widths, p:float=0.2, stages:int=2)->ResNet9:
-    "A `ResNet9(widths, p, pool_first=stages)` holding the weights of `model`, a ResNet9 of those widths."
+    "`ResNet9(widths, p, pool_first=stages)` holding the weights of `model`, a ResNet9 of `widths`."
     copy = ResNet9(widths, p, pool_first=stages)
     moved = [f'body.{i}.' for i in (1, 3, 4)[:stages]]    # the stages: Sequential(conv_block, pool)
     # moved, a stage's conv_block goes from index 0 to 1: 'body.1.0.0.weight' -> 'body.1.1.0.weight'
@@ -149,7 +149,7 @@ def calibration_table(logits:dict,        # split name -> (logits (V, N, C), lab
     return pd.DataFrame(rows).T
 
 # %% ../nbs/81_ship.ipynb #aed4dfa7
-def choose_shipped(candidates:pd.DataFrame,  # a row per model: model, shape, PublicTest, fast enough, ms/face batched
+def choose_shipped(candidates:pd.DataFrame,  # model, shape, PublicTest, fast enough, ms/face batched
                   )->str:
     "The best PublicTest accuracy among the `fast enough` candidates; with none, among the fastest shape."
     pool = candidates[candidates['fast enough'].astype(bool)]
