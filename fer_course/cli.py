@@ -249,6 +249,16 @@ def _predictor(args):
               "its answers say nothing about real faces", file=sys.stderr)
     return FacePredictor(model, rec), rec
 
+def _photo_predictor(args):
+    "The shipped model run by OpenCV where it can answer (no PyTorch to load), else `_predictor`."
+    from fer_course.images import DEFAULT_MODEL, OpenCVPredictor
+    if args.device in (None, 'cpu') and args.models is None and args.model in (None, DEFAULT_MODEL):
+        try:
+            lite = OpenCVPredictor()
+            return lite, lite.record
+        except (OSError, ValueError): pass      # no graph, or not this model's: PyTorch answers
+    return _predictor(args)
+
 def _check_out(out, source):
     "Refuse an `--out` that is the input file `source`: writing it would destroy the input."
     if out and source and _same_file(out, source):
@@ -264,11 +274,11 @@ def _json(obj)->str:
 def _predict_photo(args):
     "Find the faces in the photo, name their expressions, print them, save the figure if asked."
     import warnings
-    from fer_course.predict import FaceWarning, plot_predictions, read_image
+    from fer_course.images import FaceWarning, read_image
     if args.out: _figure_format(args.out)
     photo = args.source or _sample_photo()
     _check_out(args.out, photo)
-    predictor, rec = _predictor(args)
+    predictor, rec = _photo_predictor(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', FaceWarning)
         rgb = read_image(photo, 'RGB', name=str(photo))
@@ -278,6 +288,7 @@ def _predict_photo(args):
     if args.json: print(_json({'photo': shown, 'model': rec.get('name'), 'faces': preds}))
     else: _print_faces(Path(photo).name, preds)
     if args.out:
+        from fer_course.predict import plot_predictions
         title = f"{Path(photo).name}: {rec.get('name')}"
         _save_fig(plot_predictions(rgb, preds, title=title), args.out)
         print(f"saved {args.out}", file=sys.stderr if args.json else sys.stdout)
