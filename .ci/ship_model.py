@@ -55,7 +55,7 @@ assert diff < (5e-2 if half else 1e-5)
 for old in sorted(WEIGHTS_DIR.glob('*.safetensors')):   # exactly one model ships: the one just put in
     if old.stem != name:
         old.unlink(); old.with_suffix('.json').unlink(missing_ok=True); old.with_suffix('.onnx').unlink(missing_ok=True)
-        print(f"removed {old.stem} from {WEIGHTS_DIR.name}/: set DEFAULT_MODEL = {name!r} in 06_predict and re-export")
+        print(f"removed {old.stem} from {WEIGHTS_DIR.name}/: set DEFAULT_MODEL = {name!r} in 92_predict_internals and re-export")
 
 class Deployed(torch.nn.Module):
     "What the ONNX graph computes: pixels 0-255 (N, 1, 48, 48) -> calibrated probabilities of one view."
