@@ -190,7 +190,7 @@ def crop_face(gray:np.ndarray, box, size:int=48, margin:float=MARGIN)->np.ndarra
 
 # %% ../nbs/92_predict_internals.ipynb #030af088
 WEIGHTS_DIR = Path(str(importlib.resources.files('fer_course')))/'weights'   # in the package
-DEFAULT_MODEL = 'resnet_pool1_distilled'
+DEFAULT_MODEL = 'resnet_fast_distilled'
 
 def available_models(folder=None)->list:
     "Names of the models in `folder` (default `WEIGHTS_DIR`): a record beside its weights."
