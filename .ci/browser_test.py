@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlparse
 # Page-specific expectations, keyed by page (`logistic` for logistic.html) or by its notebook (`01_logistic`).
 # min_images: <img> inside cell outputs; min_tables: <table> anywhere; contains: strings the page text must hold.
 EXPECT = {
-    'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test', 'resnet_pool1_distilled']},
+    'index': {'min_tables': 2, 'contains': ['PrivateTest', 'bash .ci/test', 'resnet_fast_distilled']},
     '00_data': {'min_images': 4, 'min_tables': 2, 'contains': ['ResidentLoader', 'A gallery of faces']},
     '01_logistic': {'min_images': 2, 'min_tables': 1, 'contains': ['How much is luck?', 'on PrivateTest']},
     '02_feedforward': {'min_images': 3, 'min_tables': 2, 'contains': ['Dropout', 'underfit']},
