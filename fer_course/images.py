@@ -174,7 +174,7 @@ def warn_no_face(name:str, min_size:int=48):
                   f"at least {min_size} pixels wide", FaceWarning, stacklevel=3)
 
 # %% ../nbs/92_predict_internals.ipynb #057b799f
-MARGIN = 0.   # extra border around a Haar box, as a share of its side (measured below)
+MARGIN = 0.   # extra border around a Haar box, as a share of its side (measured in 06_predict)
 
 def crop_face(gray:np.ndarray, box, size:int=48, margin:float=MARGIN)->np.ndarray:
     "The square around `box` (x, y, w, h), widened by `margin` on each edge, resized to `size`."
