@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TEMPERATURE_RANGE', 'PERTURBATIONS', 'teacher_targets', 'distill_targets', 'shape_name', 'pool_first_copy',
            'calibration_bins', 'expected_calibration_error', 'view_logits', 'tempered_probs', 'fit_temperature',
-           'calibration_table', 'choose_shipped', 'perturb', 'robustness']
+           'calibration_table', 'choose_shipped', 'perturb', 'robustness', 'off_framing', 'OffFraming']
 
 # %% ../nbs/81_ship.ipynb #ba81fa66
 import math
@@ -18,6 +18,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from .data import ResidentLoader
 from .resnet import ResNet9, tta_probs, tta_views
+from .train import Callback
 
 # %% ../nbs/81_ship.ipynb #6cb2a872
 @torch.no_grad()
@@ -224,3 +225,37 @@ def robustness(model, rec:dict, # a model in eval mode and its run record (`norm
             right += (probs.argmax(1).cpu() == yb).sum().item()
         scores[kind] = right / len(labels)
     return scores
+
+# %% ../nbs/81_ship.ipynb #932687ae
+def off_framing(x:torch.Tensor, # standardised faces (B, 1, H, W)
+                norm:dict, # the `mean` and `std` they were standardised with
+                p:float=0.5, # the chance that a face is changed
+                zoom=(0.85, 1.15), degrees:float=10., # scale and turn, each drawn uniformly
+                low_res:float=0.25, # the chance that a changed face loses resolution
+                gamma=(0.6, 1.6), contrast=(0.5, 1.))->torch.Tensor: # drawn uniformly
+    "`x` with each face, with probability `p`, zoomed, turned, blurred and lit at random."
+    B, _, H, W = x.shape
+    def uniform(lo, hi): return torch.empty(B, device=x.device).uniform_(lo, hi)
+    hit = torch.rand(B, device=x.device) < p
+    ones = torch.ones(B, device=x.device)
+    angle = torch.deg2rad(uniform(-degrees, degrees)) * hit
+    scale = torch.where(hit, uniform(*zoom), ones)
+    cos, sin, zero = torch.cos(angle) / scale, torch.sin(angle) / scale, torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
+    blur = hit & (torch.rand(B, device=x.device) < low_res)
+    if blur.any():
+        side = int(torch.randint(24, 41, ()))
+        small = F.interpolate(x[blur], size=(side, side), mode='bilinear', antialias=True)
+        x[blur] = F.interpolate(small, size=(H, W), mode='bilinear')
+    pixels = (x * norm['std'] + norm['mean']).clamp(0, 1)           # back to 0-1
+    pixels = pixels ** torch.where(hit, uniform(*gamma), ones)[:, None, None, None]
+    middle = pixels.mean((2, 3), keepdim=True)
+    pixels = middle + torch.where(hit, uniform(*contrast), ones)[:, None, None, None] * (pixels - middle)
+    return (pixels - norm['mean']) / norm['std']
+
+class OffFraming(Callback):
+    "`off_framing` of every training batch."
+    def __init__(self, norm:dict, p:float=0.5, **kwargs): self.norm, self.p, self.kwargs = norm, p, kwargs
+    def before_batch(self, state): state.xb = off_framing(state.xb, self.norm, self.p, **self.kwargs)
