@@ -29,6 +29,7 @@ EXPECT = {
     '08_video': {'min_images': 1, 'min_tables': 2, 'contains': ['Smoothing', 'frames per second']},
     '80_tricks': {'min_images': 1, 'min_tables': 2, 'contains': ['Why the EMA lost']},
     '81_ship': {'min_tables': 1, 'contains': ['Distillation', 'temperature']},
+    '82_robust': {'min_images': 2, 'min_tables': 1, 'contains': ['half the resolution', 'OffFraming']},
     '90_fer2013': {'contains': ['load_fer2013']},
     '91_records': {'contains': ['safetensors']},
     '92_predict_internals': {'contains': ['MAX_IMAGE_PIXELS']},
